@@ -1,0 +1,48 @@
+// swift-tools-version:6.1
+// daxpin: which memory can the kernel pin long-term for DMA, and does it refuse filesystem-DAX?
+import PackageDescription
+
+let package = Package(
+  name: "daxpin",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "daxpin", targets: ["daxpin"])
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+  ],
+  targets: [
+    // libndctl + libdaxctl: the NVDIMM bus / region / namespace and dax region / device walk.
+    .systemLibrary(
+      name: "CDaxctl", pkgConfig: "libndctl",
+      providers: [.apt(["libndctl-dev", "libdaxctl-dev"])]),
+    // zlib: only to inflate /proc/config.gz.
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    // ioctl request numbers and one typed wrapper per VFIO / iommufd / io_uring call.
+    .target(name: "CVFIO", cSettings: [.define("_GNU_SOURCE")]),
+    // Pure Swift: vocabulary, the Kernel seam, the probe engine, expectations, reports.
+    .target(
+      name: "DaxPinCore",
+      dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
+    // The real backend: the only module that makes syscalls.
+    .target(
+      name: "DaxPinLinux",
+      dependencies: [
+        "DaxPinCore", "CVFIO", "CDaxctl", "CZlib",
+        .product(name: "SystemPackage", package: "swift-system"),
+      ]),
+    .executableTarget(
+      name: "daxpin",
+      dependencies: [
+        "DaxPinCore", "DaxPinLinux",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .testTarget(name: "DaxPinCoreTests", dependencies: ["DaxPinCore"]),
+    .testTarget(
+      name: "DaxPinLinuxTests", dependencies: ["DaxPinLinux", "DaxPinCore", "CVFIO"],
+      exclude: ["Fixtures"]),
+    .testTarget(name: "daxpinTests", dependencies: ["daxpin", "DaxPinCore"]),
+  ],
+  swiftLanguageModes: [.v6]
+)

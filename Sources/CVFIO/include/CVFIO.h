@@ -1,0 +1,100 @@
+#ifndef CVFIO_H
+#define CVFIO_H
+/*
+ * The C layer under DaxPinLinux. Swift cannot import function-like ioctl macros (_IO(...)) or
+ * glibc's variadic ioctl, so this header exports the request numbers as constants and gives one
+ * typed wrapper per ioctl. Every wrapper returns what the kernel returned (-1 with errno set on
+ * failure) and never retries: EINTR handling lives in Swift, in one place.
+ */
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+#include <linux/vfio.h>
+#if __has_include(<linux/iommufd.h>)
+#include <linux/iommufd.h>
+#endif
+#include "cvfio_iommufd_compat.h"
+#include <linux/io_uring.h>
+#include <sys/uio.h>
+
+/* ---- request numbers (exported for tests that check them against the kernel ABI) ---- */
+extern const unsigned long CVFIO_REQ_GET_API_VERSION;
+extern const unsigned long CVFIO_REQ_CHECK_EXTENSION;
+extern const unsigned long CVFIO_REQ_SET_IOMMU;
+extern const unsigned long CVFIO_REQ_GROUP_GET_STATUS;
+extern const unsigned long CVFIO_REQ_GROUP_SET_CONTAINER;
+extern const unsigned long CVFIO_REQ_GROUP_UNSET_CONTAINER;
+extern const unsigned long CVFIO_REQ_GROUP_GET_DEVICE_FD;
+extern const unsigned long CVFIO_REQ_IOMMU_GET_INFO;
+extern const unsigned long CVFIO_REQ_IOMMU_MAP_DMA;
+extern const unsigned long CVFIO_REQ_IOMMU_UNMAP_DMA;
+extern const unsigned long CVFIO_REQ_DEVICE_BIND_IOMMUFD;
+extern const unsigned long CVFIO_REQ_DEVICE_ATTACH_IOMMUFD_PT;
+extern const unsigned long CVFIO_REQ_DEVICE_DETACH_IOMMUFD_PT;
+extern const unsigned long CVFIO_REQ_IOMMU_DESTROY;
+extern const unsigned long CVFIO_REQ_IOMMU_IOAS_ALLOC;
+extern const unsigned long CVFIO_REQ_IOMMU_IOAS_IOVA_RANGES;
+extern const unsigned long CVFIO_REQ_IOMMU_IOAS_MAP;
+extern const unsigned long CVFIO_REQ_IOMMU_IOAS_MAP_FILE;
+extern const unsigned long CVFIO_REQ_IOMMU_IOAS_UNMAP;
+
+/* ---- VFIO container (/dev/vfio/vfio, or /dev/iommu in compat mode) and group ---- */
+int cvfio_get_api_version(int container_fd);
+int cvfio_check_extension(int container_fd, uint32_t extension);
+int cvfio_set_iommu(int container_fd, uint32_t iommu_type);
+int cvfio_group_get_status(int group_fd, struct vfio_group_status *status);
+int cvfio_group_set_container(int group_fd, int container_fd);
+int cvfio_group_unset_container(int group_fd);
+int cvfio_group_get_device_fd(int group_fd, const char *device_name);
+
+/* One IOVA window the type1 IOMMU accepts (VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE), inclusive. */
+struct cvfio_iova_window {
+  uint64_t start;
+  uint64_t last;
+};
+/*
+ * VFIO_IOMMU_GET_INFO, with the capability chain walked: fills up to max windows, the page-size
+ * bitmap and, when the kernel reports it (VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL), the number of DMA
+ * mappings still available under dma_entry_limit (*dma_avail = -1 when not reported).
+ */
+int cvfio_iommu_get_info(int container_fd, struct cvfio_iova_window *windows, uint32_t max,
+                         uint32_t *count, uint64_t *iova_pgsizes, int64_t *dma_avail);
+int cvfio_iommu_map_dma(int container_fd, struct vfio_iommu_type1_dma_map *map);
+int cvfio_iommu_unmap_dma(int container_fd, struct vfio_iommu_type1_dma_unmap *unmap);
+
+/* ---- vfio device cdev bound to iommufd ---- */
+int cvfio_device_bind_iommufd(int device_fd, int iommufd, uint32_t *out_devid);
+int cvfio_device_attach_iommufd_pt(int device_fd, uint32_t pt_id);
+int cvfio_device_detach_iommufd_pt(int device_fd);
+
+/* ---- iommufd (/dev/iommu) ---- */
+int cvfio_iommufd_destroy(int iommufd, uint32_t id);
+int cvfio_iommufd_ioas_alloc(int iommufd, uint32_t *out_ioas_id);
+int cvfio_iommufd_ioas_iova_ranges(int iommufd, uint32_t ioas_id, struct cvfio_iova_window *windows,
+                                   uint32_t max, uint32_t *count, uint64_t *alignment);
+int cvfio_iommufd_ioas_map(int iommufd, struct iommu_ioas_map *map);
+int cvfio_iommufd_ioas_map_file(int iommufd, struct iommu_ioas_map_file *map);
+int cvfio_iommufd_ioas_unmap(int iommufd, struct iommu_ioas_unmap *unmap);
+
+/* ---- io_uring fixed buffers ---- */
+int cvfio_io_uring_setup(uint32_t entries, struct io_uring_params *params);
+int cvfio_io_uring_register_buffers(int ring_fd, const struct iovec *iovecs, uint32_t count);
+int cvfio_io_uring_unregister_buffers(int ring_fd);
+
+/* ---- syscalls glibc hides behind _GNU_SOURCE ---- */
+/* statx(STATX_BASIC_STATS) of path; the attribute bits the kernel knows and sets. */
+int cvfio_statx(int dirfd, const char *path, int flags, uint32_t *mode, uint64_t *attributes,
+                uint64_t *attributes_mask, uint32_t *dev_major, uint32_t *dev_minor);
+extern const uint64_t CVFIO_STATX_ATTR_DAX;
+int cvfio_memfd_create(const char *name, unsigned int flags);
+extern const unsigned int CVFIO_MFD_CLOEXEC;
+extern const unsigned int CVFIO_MFD_HUGETLB;
+int cvfio_fallocate(int fd, int mode, int64_t offset, int64_t length);
+/* statfs(2) f_type of path (TMPFS_MAGIC, EXT4_SUPER_MAGIC, XFS_SUPER_MAGIC ...). */
+int cvfio_statfs_type(const char *path, int64_t *f_type);
+/* getrlimit(RLIMIT_MEMLOCK); RLIM_INFINITY is reported as UINT64_MAX. */
+int cvfio_memlock_limit(uint64_t *soft, uint64_t *hard);
+extern const int CVFIO_O_DIRECTORY;
+extern const int CVFIO_O_NOFOLLOW;
+
+#endif /* CVFIO_H */

@@ -1,0 +1,23 @@
+import SystemPackage
+
+extension Errno {
+  /// The kernel's symbolic name (`EOPNOTSUPP`), as reports and users spell it.
+  /// Linux numbers; on Linux ENOTSUP and EOPNOTSUPP are both 95 and reported as EOPNOTSUPP.
+  public var name: String {
+    Errno.linuxNames[rawValue] ?? "E\(rawValue)"
+  }
+
+  /// Parses a name back (`"EOPNOTSUPP"` → 95); used when reading reports.
+  public init?(name: String) {
+    guard let raw = Errno.linuxNames.first(where: { $0.value == name })?.key else { return nil }
+    self.init(rawValue: raw)
+  }
+
+  static let linuxNames: [CInt: String] = [
+    1: "EPERM", 2: "ENOENT", 3: "ESRCH", 4: "EINTR", 5: "EIO", 6: "ENXIO", 7: "E2BIG", 9: "EBADF",
+    11: "EAGAIN", 12: "ENOMEM", 13: "EACCES", 14: "EFAULT", 16: "EBUSY", 17: "EEXIST", 19: "ENODEV",
+    20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 23: "ENFILE", 24: "EMFILE", 25: "ENOTTY", 27: "EFBIG",
+    28: "ENOSPC", 30: "EROFS", 34: "ERANGE", 36: "ENAMETOOLONG", 38: "ENOSYS", 40: "ELOOP",
+    75: "EOVERFLOW", 95: "EOPNOTSUPP", 110: "ETIMEDOUT",
+  ]
+}

@@ -1,0 +1,15 @@
+import FoundationEssentials
+
+/// The one JSON encoder every report and inventory goes through: sorted keys (stable diffs),
+/// pretty-printed, no escaped slashes.
+public enum ReportJSON {
+  public static func encode<T: Encodable>(_ value: T) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self) + "\n"
+  }
+
+  public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
+    try JSONDecoder().decode(type, from: Data(text.utf8))
+  }
+}

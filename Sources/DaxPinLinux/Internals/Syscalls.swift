@@ -1,0 +1,71 @@
+import CVFIO
+import Glibc
+import SystemPackage
+
+// `system_*` is daxpin's wrapper for the syscall `*` (swift-system's convention). Each returns the
+// kernel's answer as Result<_, Errno>; the one EINTR-retry loop is `valueOrErrno`.
+
+/// Runs `body` until it returns something other than -1/EINTR; -1 becomes the errno.
+/// EBADF and EFAULT are not treated as programmer errors here: for a pin ioctl EFAULT is the
+/// kernel's policy answer (6.5+ file-backed rule), and it must reach the report.
+@inline(__always)
+func valueOrErrno<I: FixedWidthInteger>(_ body: () -> I) -> Result<I, Errno> {
+  while true {
+    let r = body()
+    if r != -1 { return .success(r) }
+    let e = Glibc.errno
+    if e == EINTR { continue }
+    return .failure(Errno(rawValue: e))
+  }
+}
+
+@inline(__always)
+func nothingOrErrno<I: FixedWidthInteger>(_ body: () -> I) -> Result<Void, Errno> {
+  valueOrErrno(body).map { _ in () }
+}
+
+func system_open(_ path: String, _ flags: CInt, _ mode: mode_t = 0) -> Result<CInt, Errno> {
+  valueOrErrno { Glibc.open(path, flags, mode) }
+}
+
+/// close(2) is never retried (Linux releases the fd even when it reports EINTR); EBADF is a bug.
+func system_close(_ fd: CInt) {
+  let r = Glibc.close(fd)
+  precondition(r == 0 || Glibc.errno != EBADF, "close(\(fd)): EBADF: daxpin closed an fd it did not own")
+}
+
+func system_read(_ fd: CInt, _ buffer: UnsafeMutableRawBufferPointer) -> Result<Int, Errno> {
+  valueOrErrno { Glibc.read(fd, buffer.baseAddress, buffer.count) }
+}
+
+func system_write(_ fd: CInt, _ buffer: UnsafeRawBufferPointer) -> Result<Int, Errno> {
+  valueOrErrno { Glibc.write(fd, buffer.baseAddress, buffer.count) }
+}
+
+func system_statx(_ path: String, followLinks: Bool = true) -> Result<StatxResult, Errno> {
+  var r = StatxResult()
+  let flags = followLinks ? 0 : AT_SYMLINK_NOFOLLOW
+  return nothingOrErrno {
+    cvfio_statx(AT_FDCWD, path, flags, &r.mode, &r.attributes, &r.attributesMask, &r.devMajor, &r.devMinor)
+  }.map { r }
+}
+
+struct StatxResult {
+  var mode: UInt32 = 0
+  var attributes: UInt64 = 0
+  var attributesMask: UInt64 = 0
+  var devMajor: UInt32 = 0
+  var devMinor: UInt32 = 0
+  /// STATX_ATTR_DAX is set; nil when the kernel does not report the attribute at all.
+  var dax: Bool? {
+    attributesMask & CVFIO_STATX_ATTR_DAX != 0 ? attributes & CVFIO_STATX_ATTR_DAX != 0 : nil
+  }
+  var isCharacterDevice: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFCHR) }
+  var isDirectory: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFDIR) }
+}
+
+/// statfs(2)'s f_type: the filesystem magic (TMPFS_MAGIC 0x01021994, EXT4 0xEF53, XFS 0x58465342).
+func system_statfsType(_ path: String) -> Result<Int64, Errno> {
+  var t: Int64 = 0
+  return nothingOrErrno { cvfio_statfs_type(path, &t) }.map { t }
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+
+/// daxpin: which memory can this kernel pin long-term for DMA, through which interface — and does
+/// it refuse filesystem-DAX and allow device-DAX?
+@main
+struct Daxpin: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "daxpin",
+    abstract: "Probe which memory the kernel pins long-term for DMA (VFIO, iommufd, io_uring).",
+    discussion: """
+      An fsdax pin must be refused (EOPNOTSUPP): the filesystem could move blocks under DMA.
+      A devdax pin should succeed. daxpin asks the kernel and judges what it did.
+
+      Examples:
+        daxpin inventory              what this host offers: IOMMU, VFIO, pmem, DAX mounts
+        daxpin inventory --json       the same as one JSON object
+        sudo daxpin probe             pin every memory kind through every interface
+      """,
+    version: DaxpinVersion.string,
+    subcommands: [InventoryCommand.self, ProbeCommand.self])
+}
+
+enum DaxpinVersion {
+  static let string = "0.1.0"
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs every Debian package daxpin needs to build, test and run its kernel lab.
+# Idempotent: packages already installed are left as they are. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  # build: libndctl / libdaxctl through pkg-config, zlib for /proc/config.gz
+  pkgconf libndctl-dev libdaxctl-dev zlib1g-dev uuid-dev
+  # the kernel lab: QEMU, and what goes into the guest's initramfs
+  qemu-system-x86 busybox-static kmod ndctl daxctl e2fsprogs xfsprogs
+  cpio zstd xz-utils gzip
+  # tests that drop privileges (setpriv) and tests of the lab's apt handling
+  util-linux apt dpkg ca-certificates
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages already installed"
+else
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v swift >/dev/null 2>&1 && [ -x /opt/swift/usr/bin/swift ]; then
+  echo "setup: swift is at /opt/swift/usr/bin; add it to PATH"
+fi
