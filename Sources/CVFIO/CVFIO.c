@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <signal.h>
 
 const unsigned long CVFIO_REQ_GET_API_VERSION = VFIO_GET_API_VERSION;
 const unsigned long CVFIO_REQ_CHECK_EXTENSION = VFIO_CHECK_EXTENSION;
@@ -186,3 +187,26 @@ int cvfio_memlock_limit(uint64_t *soft, uint64_t *hard) {
   }
   return r;
 }
+
+static volatile sig_atomic_t cvfio_caught_signal = 0;
+static void cvfio_on_signal(int sig) {
+  if (cvfio_caught_signal == 0) cvfio_caught_signal = sig;
+}
+int cvfio_install_interrupt_handlers(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = cvfio_on_signal;
+  sigemptyset(&sa.sa_mask);
+  int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+    if (sigaction(sigs[i], &sa, NULL) != 0) return -1;
+  return 0;
+}
+int cvfio_interrupt_signal(void) { return cvfio_caught_signal; }
+void cvfio_reraise_interrupt(void) {
+  int sig = cvfio_caught_signal;
+  if (!sig) return;
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+char *cvfio_mkdtemp(char *t) { return mkdtemp(t); }

@@ -94,6 +94,16 @@ int cvfio_fallocate(int fd, int mode, int64_t offset, int64_t length);
 int cvfio_statfs_type(const char *path, int64_t *f_type);
 /* getrlimit(RLIMIT_MEMLOCK); RLIM_INFINITY is reported as UINT64_MAX. */
 int cvfio_memlock_limit(uint64_t *soft, uint64_t *hard);
+/* ---- interrupts: SIGINT/SIGTERM/SIGHUP set a flag the probe polls between steps ---- */
+/* Installs handlers (no SA_RESTART: blocking calls return EINTR and are retried by the caller). */
+int cvfio_install_interrupt_handlers(void);
+/* The first signal caught since installation, or 0. */
+int cvfio_interrupt_signal(void);
+/* Restores the default actions and re-raises the caught signal, so the exit status says so. */
+void cvfio_reraise_interrupt(void);
+
+/* mkdtemp(3) in place on a writable template ending in XXXXXX. */
+char *cvfio_mkdtemp(char *template_path);
 extern const int CVFIO_O_DIRECTORY;
 extern const int CVFIO_O_NOFOLLOW;
 

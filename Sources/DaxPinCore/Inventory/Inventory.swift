@@ -170,10 +170,17 @@ public struct IOMMUGroupDevice: Codable, Sendable, Equatable {
   public var bus: String?
   /// The bound driver (`vfio-pci`, `nvme`); omitted when unbound.
   public var driver: String?
-  public init(address: String, bus: String? = nil, driver: String? = nil) {
+  /// The device's vfio cdev (`/dev/vfio/devices/vfio0`) when bound to VFIO on a 6.6+ kernel.
+  public var vfioCdev: String?
+  public init(address: String, bus: String? = nil, driver: String? = nil, vfioCdev: String? = nil) {
     self.address = address
     self.bus = bus
     self.driver = driver
+    self.vfioCdev = vfioCdev
+  }
+  enum CodingKeys: String, CodingKey {
+    case address, bus, driver
+    case vfioCdev = "vfio_cdev"
   }
 }
 

@@ -14,7 +14,8 @@ struct IOMMUReader {
       let devices = files.list("\(base)/devices").map { dev in
         IOMMUGroupDevice(
           address: dev, bus: files.linkBasename("\(base)/devices/\(dev)/subsystem"),
-          driver: files.linkBasename("\(base)/devices/\(dev)/driver"))
+          driver: files.linkBasename("\(base)/devices/\(dev)/driver"),
+          vfioCdev: files.list("\(base)/devices/\(dev)/vfio-dev").first.map { "/dev/vfio/devices/\($0)" })
       }
       return IOMMUGroup(id: id, type: files.line("\(base)/type"), devices: devices)
     }

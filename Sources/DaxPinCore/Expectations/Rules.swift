@@ -1,0 +1,77 @@
+import SystemPackage
+
+/// The rule table: the first rule that applies to a probe on a kernel decides its expectation.
+///
+/// Sources are in ../shared/research/kernel-and-anchors.md; the lab's real kernels are the
+/// ground truth, and a rule that disagrees with them is changed here, with the observation.
+public enum Expectations {
+  public static func expectation(for id: ProbeID, on features: KernelFeatures) -> Expectation {
+    let rule = rules.first { $0.applies(id, features) }!
+    switch rule.expect {
+    case .refused: return .refused(rule.errno!, origin: rule.origin, basis: rule.basis)
+    default: return .pinned(origin: rule.origin, basis: rule.basis)
+    }
+  }
+
+  /// Interfaces that pin with `pin_user_pages_fast` first, so anonymous pages already present in a
+  /// VMA are pinned without `check_vma_flags` looking at the VMA (io_uring since 6.5 via
+  /// io_pin_pages; iommufd's pfn_reader_user_pin for the current mm). VFIO type1 pins through
+  /// `pin_user_pages_remote`, which always walks the VMA.
+  static func pinsFastFirst(_ i: Interface, _ f: KernelFeatures) -> Bool {
+    switch i {
+    case .ioUring: f.atLeast(6, 5)
+    case .iommufd, .iommufdCompat: true
+    default: false
+    }
+  }
+
+  public static let rules: [ExpectationRule] = [
+    ExpectationRule(
+      origin: "memfd-only",
+      basis: "IOMMU_IOAS_MAP_FILE pins through memfd_pin_folios, which takes shmem and hugetlbfs files",
+      applies: { id, _ in id.interface == .iommufdFile && (id.kind == .memfd || id.kind == .tmpfsShared) },
+      expect: .pinned),
+    ExpectationRule(
+      origin: "memfd-only",
+      basis: "memfd_pin_folios refuses any file that is not shmem or hugetlbfs with EINVAL",
+      applies: { id, _ in id.interface == .iommufdFile },
+      expect: .refused, errno: .invalidArgument),
+    ExpectationRule(
+      origin: "gup-fast-anon-cow",
+      basis: "the written MAP_PRIVATE pages are anonymous copies; pin_user_pages_fast pins them without checking the DAX VMA",
+      applies: { id, f in
+        id.kind.isCopyOnWrite && pinsFastFirst(id.interface, f)
+          && (id.access == .rw || id.interface != .ioUring)
+      },
+      expect: .pinned),
+    ExpectationRule(
+      origin: "gup-fsdax",
+      basis: "check_vma_flags: FOLL_LONGTERM on a VMA where vma_is_fsdax() (since 4.16 for VFIO, all io_uring)",
+      applies: { id, _ in id.kind.isFilesystemDAX },
+      expect: .refused, errno: .notSupported),
+    ExpectationRule(
+      origin: "io_uring-write-pin",
+      basis: "io_uring pins every buffer with FOLL_WRITE; the ro buffer is mapped PROT_READ",
+      applies: { id, _ in id.interface == .ioUring && id.access == .ro },
+      expect: .refused, errno: .badAddress),
+    ExpectationRule(
+      origin: "io_uring-file-policy",
+      basis: "before 6.5 io_uring refuses file-backed buffers itself (shmem allowed from 6.1); version fallback",
+      applies: { id, f in
+        guard id.interface == .ioUring, !f.atLeast(6, 5), id.kind.isFileBacked else { return false }
+        let shmem = id.kind == .memfd || id.kind == .tmpfsShared
+        return !(shmem && f.atLeast(6, 1))
+      },
+      expect: .refused, errno: .notSupported),
+    ExpectationRule(
+      origin: "gup-file-dirty-tracking",
+      basis: "6.5+: no FOLL_LONGTERM|FOLL_WRITE pin of a shared file mapping that needs dirty tracking; version fallback",
+      applies: { id, f in f.atLeast(6, 5) && id.access == .rw && id.kind == .pagecacheShared },
+      expect: .refused, errno: .badAddress),
+    ExpectationRule(
+      origin: "longterm-pin-allowed",
+      basis: "anonymous, hugetlb, shmem, device-DAX and read-only or private page-cache pages may be pinned",
+      applies: { _, _ in true },
+      expect: .pinned),
+  ]
+}

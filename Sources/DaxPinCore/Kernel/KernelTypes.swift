@@ -1,0 +1,141 @@
+import SystemPackage
+
+/// A user-space mapping made by `mmap(2)`: the buffer a probe asks the kernel to pin.
+public struct Mapping: Hashable, Sendable {
+  public var address: UInt
+  public var length: Int
+  public init(address: UInt, length: Int) {
+    self.address = address
+    self.length = length
+  }
+}
+
+/// `PROT_READ` or `PROT_READ | PROT_WRITE`.
+public enum Protection: Sendable, Hashable {
+  case read, readWrite
+}
+
+/// What the mapping is and where its pages come from.
+public enum MappingSource: Sendable, Hashable {
+  /// `MAP_PRIVATE | MAP_ANONYMOUS`, optionally `MAP_HUGETLB` (2 MiB).
+  case anonymous(hugetlb: Bool)
+  /// A file: `MAP_SHARED` or `MAP_PRIVATE` at `offset`.
+  case file(FileDescriptor, shared: Bool, offset: Int = 0)
+}
+
+/// The parts of `statx(2)` the probe needs to confirm a memory kind.
+public struct FileStatus: Sendable, Equatable {
+  public enum FileType: Sendable, Equatable { case regular, directory, characterDevice, blockDevice, other }
+  public var type: FileType
+  /// `STATX_ATTR_DAX`; nil when the kernel does not report the attribute (before 5.8).
+  public var dax: Bool?
+  public init(type: FileType, dax: Bool?) {
+    self.type = type
+    self.dax = dax
+  }
+}
+
+/// `statfs(2)` f_type values the probe tells apart.
+public struct FilesystemMagic: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+  public var rawValue: Int64
+  public init(rawValue: Int64) { self.rawValue = rawValue }
+  public static let tmpfs = FilesystemMagic(rawValue: 0x0102_1994)
+  public static let ramfs = FilesystemMagic(rawValue: 0x8584_58f6)
+  public static let ext4 = FilesystemMagic(rawValue: 0xEF53)
+  public static let xfs = FilesystemMagic(rawValue: 0x5846_5342)
+  public static let btrfs = FilesystemMagic(rawValue: 0x9123_683E)
+  public static let hugetlbfs = FilesystemMagic(rawValue: 0x9584_58f6)
+
+  public var description: String {
+    switch self {
+    case .tmpfs: "tmpfs"
+    case .ramfs: "ramfs"
+    case .ext4: "ext4"
+    case .xfs: "xfs"
+    case .btrfs: "btrfs"
+    case .hugetlbfs: "hugetlbfs"
+    default: "0x" + String(rawValue, radix: 16)
+    }
+  }
+  /// A filesystem whose file pages live in the page cache and are written back to a disk.
+  public var isDiskBacked: Bool { self != .tmpfs && self != .ramfs && self != .hugetlbfs }
+}
+
+/// What `/proc/self/smaps` says about the VMA holding an address.
+public struct VMAInfo: Sendable, Equatable {
+  /// The pathname column: empty for anonymous memory, `/memfd:name (deleted)`, a file path.
+  public var path: String
+  /// The two-letter `VmFlags` (`rd wr sh mr mw me ms ht mm hg dd`).
+  public var flags: [String]
+  public init(path: String, flags: [String]) {
+    self.path = path
+    self.flags = flags
+  }
+}
+
+/// VFIO IOMMU backends (`VFIO_SET_IOMMU` / `VFIO_CHECK_EXTENSION` arguments).
+public enum VFIOIOMMUType: UInt32, Sendable, Codable {
+  case type1 = 1
+  case type1v2 = 3
+  case noiommu = 8
+}
+
+/// `VFIO_GROUP_GET_STATUS` flags.
+public struct VFIOGroupStatus: Sendable, Equatable {
+  /// All devices in the group are bound to VFIO (or nothing): the group may be used.
+  public var viable: Bool
+  /// The group is already attached to a container.
+  public var containerSet: Bool
+  public init(viable: Bool, containerSet: Bool) {
+    self.viable = viable
+    self.containerSet = containerSet
+  }
+}
+
+/// An inclusive IOVA window the IOMMU accepts.
+public struct IOVARange: Sendable, Equatable, Codable {
+  public var start: UInt64
+  public var last: UInt64
+  public init(start: UInt64, last: UInt64) {
+    self.start = start
+    self.last = last
+  }
+}
+
+/// `VFIO_IOMMU_GET_INFO` for a type1 container.
+public struct VFIOIOMMUInfo: Sendable, Equatable {
+  public var ranges: [IOVARange]
+  public var pageSizes: UInt64
+  /// Mappings still allowed under dma_entry_limit; nil when not reported.
+  public var dmaAvailable: Int64?
+  public init(ranges: [IOVARange], pageSizes: UInt64, dmaAvailable: Int64?) {
+    self.ranges = ranges
+    self.pageSizes = pageSizes
+    self.dmaAvailable = dmaAvailable
+  }
+}
+
+/// One DMA mapping request: user VA (or file offset), IOVA, length and the device's access.
+public struct DMAMapping: Sendable, Equatable {
+  public var vaddr: UInt64
+  public var iova: UInt64
+  public var size: UInt64
+  /// `.rw`: READ|WRITE (FOLL_WRITE); `.ro`: READ only.
+  public var access: Access
+  public init(vaddr: UInt64, iova: UInt64, size: UInt64, access: Access) {
+    self.vaddr = vaddr
+    self.iova = iova
+    self.size = size
+    self.access = access
+  }
+}
+
+/// Pages charged to the process by long-term pins (`VmPin`, `VmLck` in /proc/self/status), in kB.
+public struct PinAccounting: Sendable, Equatable {
+  public var pinnedKB: Int
+  public var lockedKB: Int
+  public init(pinnedKB: Int, lockedKB: Int) {
+    self.pinnedKB = pinnedKB
+    self.lockedKB = lockedKB
+  }
+}

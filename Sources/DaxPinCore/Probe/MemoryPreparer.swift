@@ -1,0 +1,240 @@
+import SystemPackage
+
+/// A buffer of one memory kind, mapped, confirmed and faulted in, ready to be pinned.
+struct PreparedMemory {
+  var mapping: Mapping
+  /// The file behind the mapping (for IOMMU_IOAS_MAP_FILE); nil for anonymous memory.
+  var file: FileDescriptor?
+  var description: MemoryDescription
+}
+
+/// Why a memory kind could not be had on this host.
+struct Unavailable: Error {
+  var outcome: Outcome
+  var reason: String
+  var hint: String?
+  var errno: Errno?
+}
+
+/// Establishes each memory kind through the kernel seam: creates it, confirms it independently,
+/// faults it in, and registers every undo with `cleanup`. Writes only inside temporary
+/// directories it creates; device-DAX is read-faulted, never written.
+struct MemoryPreparer {
+  let kernel: any Kernel
+  let targets: ProbeTargets
+  let cleanup: Cleanup
+  /// Temporary directories already made, per parent directory (one per probe run).
+  var scratch: [String: String] = [:]
+  var fileCounter = 0
+
+  init(kernel: any Kernel, targets: ProbeTargets, cleanup: Cleanup) {
+    self.kernel = kernel
+    self.targets = targets
+    self.cleanup = cleanup
+  }
+
+  mutating func prepare(_ kind: MemoryKind, access: Access, cellCleanup: Cleanup) -> Result<PreparedMemory, Unavailable> {
+    do {
+      var memory = try establish(kind, cellCleanup: cellCleanup)
+      // Private file mappings are read-faulted: a write would replace the file's page with an
+      // anonymous copy. The -cow kinds are written on purpose; device-DAX is never written.
+      let write = !(kind == .pagecachePrivate || kind == .fsdaxExt4Private || kind == .fsdaxXfsPrivate || kind == .devdax)
+      try check(kernel.fault(memory.mapping, pageSize: kind == .hugetlb2m ? 2 << 20 : 4096, write: write), "fault in")
+      memory.description.faulted = write ? "write" : "read"
+      if access == .ro {
+        try check(kernel.protect(memory.mapping, .read), "mprotect(PROT_READ)")
+      }
+      return .success(memory)
+    } catch let u as Unavailable {
+      return .failure(u)
+    } catch {
+      return .failure(Unavailable(outcome: .setupFailed, reason: "\(error)"))
+    }
+  }
+
+  private func check(_ r: Result<Void, Errno>, _ what: String) throws {
+    if case .failure(let e) = r {
+      throw Unavailable(outcome: .setupFailed, reason: "\(what) failed: \(e.name)", errno: e)
+    }
+  }
+
+  private func mapped(_ r: Result<Mapping, Errno>, cellCleanup: Cleanup, kind: MemoryKind) throws -> Mapping {
+    switch r {
+    case .success(let m):
+      cellCleanup.add("munmap") { _ = kernel.unmap(m) }
+      return m
+    case .failure(let e) where kind == .hugetlb2m && e == .noMemory:
+      throw Unavailable(
+        outcome: .resourceLimited, reason: "mmap(MAP_HUGETLB) failed with ENOMEM: the 2 MiB pool is empty",
+        hint: "sysctl vm.nr_hugepages=8", errno: e)
+    case .failure(let e):
+      throw Unavailable(outcome: .setupFailed, reason: "mmap failed: \(e.name)", errno: e)
+    }
+  }
+
+  private mutating func establish(_ kind: MemoryKind, cellCleanup: Cleanup) throws -> PreparedMemory {
+    let size = targets.bufferSize
+    switch kind {
+    case .anon:
+      let m = try mapped(kernel.map(length: size, protection: .readWrite, source: .anonymous(hugetlb: false)), cellCleanup: cellCleanup, kind: kind)
+      let vma = try vmaInfo(m)
+      guard vma.path.isEmpty || vma.path.hasPrefix("[") else {
+        throw Unavailable(outcome: .setupFailed, reason: "smaps shows \(vma.path) behind an anonymous mapping")
+      }
+      return PreparedMemory(mapping: m, file: nil, description: MemoryDescription(kind: kind, size: size, confirmedBy: "smaps: no backing file"))
+
+    case .hugetlb2m:
+      guard targets.hugetlbFree2M > 0 else {
+        throw Unavailable(outcome: .resourceLimited, reason: "no free 2 MiB huge pages", hint: "sysctl vm.nr_hugepages=8")
+      }
+      let m = try mapped(kernel.map(length: size, protection: .readWrite, source: .anonymous(hugetlb: true)), cellCleanup: cellCleanup, kind: kind)
+      let vma = try vmaInfo(m)
+      guard vma.flags.contains("ht") else {
+        throw Unavailable(outcome: .setupFailed, reason: "smaps VmFlags lack ht: the mapping is not hugetlb")
+      }
+      return PreparedMemory(mapping: m, file: nil, description: MemoryDescription(kind: kind, size: size, confirmedBy: "smaps VmFlags ht"))
+
+    case .memfd:
+      let fd = try opened(kernel.memfdCreate(name: "daxpin"), cellCleanup: cellCleanup, what: "memfd_create")
+      try check(kernel.truncate(fd, length: size), "ftruncate")
+      let m = try mapped(kernel.map(length: size, protection: .readWrite, source: .file(fd, shared: true)), cellCleanup: cellCleanup, kind: kind)
+      let vma = try vmaInfo(m)
+      guard vma.path.hasPrefix("/memfd:") else {
+        throw Unavailable(outcome: .setupFailed, reason: "smaps shows \(vma.path), not a memfd")
+      }
+      return PreparedMemory(mapping: m, file: fd, description: MemoryDescription(kind: kind, size: size, path: vma.path, confirmedBy: "smaps: /memfd:"))
+
+    case .tmpfsShared:
+      guard let dir = targets.tmpfsDirectory else {
+        throw Unavailable(outcome: .unsupported, reason: "no tmpfs directory")
+      }
+      let magic = try filesystem(dir)
+      guard magic == .tmpfs else {
+        throw Unavailable(outcome: .unsupported, reason: "\(dir) is \(magic), not tmpfs", hint: "mount tmpfs on /dev/shm")
+      }
+      return try fileBacked(kind, in: dir, size: size, shared: true, cellCleanup: cellCleanup, confirmedBy: "statfs TMPFS_MAGIC on \(dir)")
+
+    case .pagecacheShared, .pagecachePrivate:
+      guard let dir = targets.pagecacheDirectory else {
+        throw Unavailable(outcome: .unsupported, reason: "no page-cache directory", hint: "--pagecache-dir PATH on ext4 or xfs")
+      }
+      let magic = try filesystem(dir)
+      guard magic.isDiskBacked else {
+        throw Unavailable(
+          outcome: .unsupported, reason: "\(dir) is on \(magic), which behaves like shmem, not a page-cache control",
+          hint: "--pagecache-dir PATH on a disk-backed ext4 or xfs without -o dax")
+      }
+      var memory = try fileBacked(kind, in: dir, size: size, shared: kind == .pagecacheShared, cellCleanup: cellCleanup, confirmedBy: "statfs \(magic), statx without DAX")
+      if let path = memory.description.path, case .success(let st) = kernel.status(path), st.dax == true {
+        throw Unavailable(
+          outcome: .unsupported, reason: "\(dir) is a DAX mount: no page cache there",
+          hint: "--pagecache-dir PATH on a filesystem mounted without dax")
+      }
+      memory.description.confirmedBy = "statfs \(magic), statx without DAX"
+      return memory
+
+    case .fsdaxExt4Shared, .fsdaxExt4Private, .fsdaxExt4PrivateCow, .fsdaxXfsShared, .fsdaxXfsPrivate, .fsdaxXfsPrivateCow:
+      let fs = kind.fsdaxFilesystem!
+      guard let dir = targets.fsdaxDirectories[fs] else {
+        throw Unavailable(
+          outcome: .unsupported, reason: "no \(fs) filesystem mounted with -o dax",
+          hint: "mount \(fs) on a pmem namespace with -o dax and pass --fsdax-dir, or run `daxpin lab`")
+      }
+      let memory = try fileBacked(kind, in: dir, size: size, shared: kind.isShared, cellCleanup: cellCleanup, confirmedBy: "")
+      guard case .success(let st) = kernel.status(memory.description.path!), st.dax == true else {
+        throw Unavailable(
+          outcome: .setupFailed, reason: "statx does not report STATX_ATTR_DAX on a file in \(dir)",
+          hint: "mount with -o dax=always (dax=inode needs the per-file flag)")
+      }
+      var m = memory
+      m.description.confirmedBy = "statx STATX_ATTR_DAX"
+      return m
+
+    case .devdax:
+      guard let dev = targets.devdax else {
+        throw Unavailable(
+          outcome: .unsupported, reason: "no device-DAX device (/dev/daxX.Y)",
+          hint: "ndctl create-namespace -m devdax, then --devdax /dev/daxX.Y, or run `daxpin lab`")
+      }
+      switch kernel.status(dev.path) {
+      case .success(let st) where st.type == .characterDevice: break
+      case .success:
+        throw Unavailable(outcome: .setupFailed, reason: "\(dev.path) is not a character device")
+      case .failure(let e):
+        throw Unavailable(outcome: .setupFailed, reason: "statx \(dev.path): \(e.name)", errno: e)
+      }
+      let length = max(size, dev.align)
+      let fd = try opened(kernel.open(dev.path, writable: true, create: false), cellCleanup: cellCleanup, what: "open \(dev.path)")
+      let m = try mapped(kernel.map(length: length, protection: .readWrite, source: .file(fd, shared: true)), cellCleanup: cellCleanup, kind: kind)
+      return PreparedMemory(
+        mapping: m, file: fd, description: MemoryDescription(kind: kind, size: length, path: dev.path, confirmedBy: "S_ISCHR, align \(dev.align)"))
+    }
+  }
+
+  private func vmaInfo(_ m: Mapping) throws -> VMAInfo {
+    switch kernel.vma(m) {
+    case .success(let v): return v
+    case .failure(let e): throw Unavailable(outcome: .setupFailed, reason: "reading smaps: \(e.name)", errno: e)
+    }
+  }
+
+  private func filesystem(_ dir: String) throws -> FilesystemMagic {
+    switch kernel.filesystem(dir) {
+    case .success(let m): return m
+    case .failure(let e) where e == .noSuchFileOrDirectory:
+      throw Unavailable(outcome: .unsupported, reason: "\(dir) does not exist", errno: e)
+    case .failure(let e): throw Unavailable(outcome: .setupFailed, reason: "statfs \(dir): \(e.name)", errno: e)
+    }
+  }
+
+  private func opened(_ r: Result<FileDescriptor, Errno>, cellCleanup: Cleanup, what: String) throws -> FileDescriptor {
+    switch r {
+    case .success(let fd):
+      cellCleanup.add("close") { kernel.close(fd) }
+      return fd
+    case .failure(let e) where e == .permissionDenied || e == .notPermitted:
+      throw Unavailable(outcome: .setupFailed, reason: "\(what): \(e.name)", hint: "run daxpin as root", errno: e)
+    case .failure(let e):
+      throw Unavailable(outcome: .setupFailed, reason: "\(what): \(e.name)", errno: e)
+    }
+  }
+
+  /// The run's private directory under `parent`, made once (mkdtemp: new, mode 0700) and removed
+  /// by the run's cleanup after every file in it.
+  private mutating func scratchDirectory(in parent: String) throws -> String {
+    if let d = scratch[parent] { return d }
+    switch kernel.makeTemporaryDirectory(in: parent) {
+    case .success(let d):
+      scratch[parent] = d
+      let kernel = self.kernel
+      cleanup.add("rmdir \(d)") { _ = kernel.removeDirectory(d) }
+      return d
+    case .failure(let e):
+      throw Unavailable(outcome: .setupFailed, reason: "cannot create a private directory in \(parent): \(e.name)", errno: e)
+    }
+  }
+
+  /// A new file of `size` bytes in the run's directory under `dir`, mapped shared or private.
+  private mutating func fileBacked(
+    _ kind: MemoryKind, in dir: String, size: Int, shared: Bool, cellCleanup: Cleanup, confirmedBy: String
+  ) throws -> PreparedMemory {
+    let scratch = try scratchDirectory(in: dir)
+    fileCounter += 1
+    let path = "\(scratch)/\(kind.rawValue)-\(fileCounter)"
+    let fd: FileDescriptor
+    switch kernel.open(path, writable: true, create: true) {
+    case .success(let f): fd = f
+    case .failure(let e): throw Unavailable(outcome: .setupFailed, reason: "create \(path): \(e.name)", errno: e)
+    }
+    // The cell's cleanup closes and unlinks; close first (LIFO) so the file goes with its last use.
+    let kernel = self.kernel
+    cellCleanup.add("unlink \(path)") { _ = kernel.unlink(path) }
+    cellCleanup.add("close") { kernel.close(fd) }
+    try check(kernel.truncate(fd, length: size), "ftruncate")
+    if case .failure(let e) = kernel.allocate(fd, length: size), e != .notSupported {
+      throw Unavailable(outcome: .setupFailed, reason: "fallocate \(path): \(e.name)", errno: e)
+    }
+    let m = try mapped(kernel.map(length: size, protection: .readWrite, source: .file(fd, shared: shared)), cellCleanup: cellCleanup, kind: kind)
+    return PreparedMemory(mapping: m, file: fd, description: MemoryDescription(kind: kind, size: size, path: path, confirmedBy: confirmedBy))
+  }
+}

@@ -1,0 +1,177 @@
+import SystemPackage
+
+/// Runs the probe matrix — interfaces × memory kinds × accesses — against a `Kernel`, and judges
+/// each answer against the expectation rules. Written once; the real and the fake kernel both
+/// plug in here.
+public struct ProbeEngine {
+  public let kernel: any Kernel
+  public let targets: ProbeTargets
+  public let features: KernelFeatures
+  public var interfaces: [Interface]
+  public var kinds: [MemoryKind]
+  public var accesses: [Access]
+  /// Called after each cell (progress, tests).
+  public var onResult: ((ProbeResult) -> Void)?
+  /// A clock in microseconds for durations; the fake passes a deterministic one.
+  public var clock: () -> UInt64
+
+  public init(
+    kernel: any Kernel, targets: ProbeTargets, features: KernelFeatures,
+    interfaces: [Interface] = Interface.allCases, kinds: [MemoryKind] = MemoryKind.allCases,
+    accesses: [Access] = Access.allCases, clock: @escaping () -> UInt64 = { 0 }
+  ) {
+    self.kernel = kernel
+    self.targets = targets
+    self.features = features
+    self.interfaces = interfaces
+    self.kinds = kinds
+    self.accesses = accesses
+    self.clock = clock
+  }
+
+  /// Stopped by SIGINT / SIGTERM after releasing everything.
+  public struct Interrupted: Error {
+    public var completed: [ProbeResult]
+  }
+
+  /// Runs every cell. Everything opened, mapped, registered or created is released before it
+  /// returns or throws.
+  public func run() throws(Interrupted) -> [ProbeResult] {
+    let runCleanup = Cleanup()
+    defer { runCleanup.run() }
+    var preparer = MemoryPreparer(kernel: kernel, targets: targets, cleanup: runCleanup)
+    var results: [ProbeResult] = []
+
+    for interface in interfaces {
+      if kernel.interruptRequested() { throw Interrupted(completed: results) }
+      let sessionCleanup = Cleanup()
+      defer { sessionCleanup.run() }
+      let session: Result<any PinSession, SessionUnavailable> = openSession(interface, cleanup: sessionCleanup)
+      for kind in kinds {
+        for access in accesses {
+          if kernel.interruptRequested() { throw Interrupted(completed: results) }
+          let start = clock()
+          var result = cell(ProbeID(interface, kind, access), session: session, preparer: &preparer)
+          result.durationUs = Int(clock() &- start)
+          results.append(result)
+          onResult?(result)
+        }
+      }
+    }
+    return results
+  }
+
+  private func openSession(_ interface: Interface, cleanup: Cleanup) -> Result<any PinSession, SessionUnavailable> {
+    do {
+      switch interface {
+      case .vfioType1, .vfioType1v2, .iommufdCompat:
+        return .success(
+          try VFIOContainerSession.open(
+            kernel: kernel, interface: interface, group: targets.vfioGroup, containerPresent: targets.vfioContainer,
+            iommufdPresent: targets.iommufd, cleanup: cleanup))
+      case .iommufd, .iommufdFile:
+        return .success(
+          try IOMMUFDSession.open(
+            kernel: kernel, byFile: interface == .iommufdFile, present: targets.iommufd, group: targets.vfioGroup,
+            cleanup: cleanup))
+      case .ioUring:
+        return .success(try IOUringSession.open(kernel: kernel, available: targets.ioUring, error: targets.ioUringError, cleanup: cleanup))
+      }
+    } catch let e as SessionUnavailable {
+      return .failure(e)
+    } catch {
+      return .failure(SessionUnavailable(outcome: .setupFailed, reason: "\(error)"))
+    }
+  }
+
+  private func cell(_ id: ProbeID, session: Result<any PinSession, SessionUnavailable>, preparer: inout MemoryPreparer) -> ProbeResult {
+    let expectation = Expectations.expectation(for: id, on: features)
+    var r = ProbeResult(
+      id: id.description, interface: id.interface, memory: MemoryDescription(kind: id.kind, size: targets.bufferSize),
+      access: id.access, outcome: .unsupported, expectation: expectation, verdict: .skip)
+
+    let s: any PinSession
+    switch session {
+    case .failure(let u):
+      return finish(&r, outcome: u.outcome, errno: nil, reason: u.reason, hint: u.hint)
+    case .success(let open): s = open
+    }
+
+    let cellCleanup = Cleanup()
+    defer { cellCleanup.run() }
+    let memory: PreparedMemory
+    switch preparer.prepare(id.kind, access: id.access, cellCleanup: cellCleanup) {
+    case .failure(let u):
+      return finish(&r, outcome: u.outcome, errno: u.errno, reason: u.reason, hint: u.hint)
+    case .success(let m): memory = m
+    }
+    r.memory = memory.description
+
+    if id.interface == .iommufdFile && memory.file == nil {
+      return finish(&r, outcome: .unsupported, errno: nil, reason: "IOMMU_IOAS_MAP_FILE maps a file; \(id.kind.rawValue) memory has none")
+    }
+    let attempt = s.pin(memory, access: id.access)
+    r.request = attempt.request
+    r.pinnedKB = attempt.pinnedKB
+    guard let result = attempt.result else {
+      return finish(&r, outcome: .setupFailed, errno: nil, reason: attempt.toolError)
+    }
+    switch result {
+    case .success:
+      if let why = s.notExercisedReason {
+        return finish(&r, outcome: .notExercised, errno: nil, reason: why, hint: "attach a device with a real IOMMU domain, or run `daxpin lab`")
+      }
+      finish(&r, outcome: .pinned, errno: nil, reason: nil)
+      if let err = attempt.toolError {
+        r.verdict = max(r.verdict, .error)
+        r.reason = [r.reason, err].compactMap { $0 }.joined(separator: "; ")
+      }
+      return r
+    case .failure(let e):
+      return finish(&r, outcome: classify(e, id), errno: e, reason: nil)
+    }
+  }
+
+  /// What an errno from a pin request means for the outcome.
+  private func classify(_ e: Errno, _ id: ProbeID) -> Outcome {
+    switch e {
+    case .noMemory: .resourceLimited  // RLIMIT_MEMLOCK accounting
+    case .noSpace: .resourceLimited  // vfio_iommu_type1 dma_entry_limit
+    case .inappropriateIOCTLForDevice: .unsupported  // the ioctl does not exist on this kernel
+    default: .refused
+    }
+  }
+
+  @discardableResult
+  private func finish(_ r: inout ProbeResult, outcome: Outcome, errno: Errno?, reason: String?, hint: String? = nil) -> ProbeResult {
+    r.outcome = outcome
+    r.errno = errno?.rawValue
+    r.errnoName = errno?.name
+    r.reason = reason
+    r.hint = hint
+    let id = r.probeID
+    if outcome == .pinned || outcome == .refused, let expectation = r.expectation {
+      let j = Judge.verdict(id: id, outcome: outcome, errno: errno?.rawValue, expectation: expectation)
+      r.verdict = j.verdict
+      r.unsafe = j.unsafe ? true : nil
+      if let why = j.reason { r.reason = why }
+      if j.verdict == .fail && r.hint == nil {
+        r.hint = j.unsafe
+          ? "do not use fsdax for DMA on this kernel: use device-DAX (ndctl create-namespace -m devdax)"
+          : "the rule table (Expectations.rules) and this kernel disagree: report it with this JSON"
+      }
+    } else {
+      r.verdict = outcome == .setupFailed ? .error : .skip
+      if outcome == .resourceLimited && r.reason == nil, let errno {
+        r.reason = errno == .noMemory
+          ? "ENOMEM: the pin exceeds RLIMIT_MEMLOCK" : "ENOSPC: vfio_iommu_type1 dma_entry_limit reached"
+        r.hint = errno == .noMemory ? "ulimit -l unlimited, or run with CAP_IPC_LOCK" : "raise vfio_iommu_type1.dma_entry_limit"
+      }
+      if outcome == .unsupported && r.reason == nil, errno == .inappropriateIOCTLForDevice {
+        r.reason = id.interface == .iommufdFile
+          ? "this kernel lacks IOMMU_IOAS_MAP_FILE (6.13+)" : "ENOTTY: the kernel does not implement this request"
+      }
+    }
+    return r
+  }
+}

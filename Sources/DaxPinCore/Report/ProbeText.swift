@@ -1,0 +1,78 @@
+/// virt-host-validate-style lines for people: `  PROBE: Checking <id> (<what>) : PASS`, the
+/// verdict coloured only on a terminal, and a hint naming the fix under anything that did not pass.
+public enum ProbeText {
+  public static func line(_ r: ProbeResult, color: Bool, count: Int = 1) -> String {
+    let what: String
+    switch r.outcome {
+    case .pinned: what = "pinned"
+    case .refused: what = "refused \(r.errnoName ?? "")"
+    default: what = r.outcome.rawValue
+    }
+    let subject = count > 1 ? "\(r.id) (\(count) probes, \(what))" : "\(r.id) (\(what))"
+    var label = r.unsafe == true ? "FAIL UNSAFE" : r.verdict.rawValue.uppercased()
+    if color {
+      let code =
+        switch r.verdict {
+        case .pass: "32"
+        case .fail: "31;1"
+        case .error: "35"
+        case .skip: "33"
+        }
+      label = "\u{1B}[\(code)m\(label)\u{1B}[0m"
+    }
+    var out = "\(r.interface.rawValue.leftPad(14)): Checking \(subject.padding(to: 58)) : \(label)"
+    if r.verdict != .pass {
+      if let reason = r.reason { out += "\n\(String(repeating: " ", count: 16))\(reason)" }
+      if let hint = r.hint { out += "\n\(String(repeating: " ", count: 16))hint: \(hint)" }
+    }
+    return out
+  }
+
+  public static func render(_ report: Report, quiet: Bool, color: Bool) -> String {
+    var lines: [String] = []
+    if report.simulated == true { lines.append("SIMULATED: fake backend, kernel profile — not a real kernel's answer") }
+    // Skips that share an interface and a reason (an absent interface, an absent memory kind)
+    // collapse into one line: `io_uring: Checking io_uring.devdax.* (2 probes, unsupported)`.
+    var i = 0
+    let probes = report.probes
+    while i < probes.count {
+      let r = probes[i]
+      var j = i + 1
+      if r.verdict == .skip {
+        while j < probes.count, probes[j].verdict == .skip, probes[j].interface == r.interface,
+          probes[j].reason == r.reason, probes[j].outcome == r.outcome
+        {
+          j += 1
+        }
+      }
+      if j - i > 1 {
+        let group = probes[i..<j]
+        var first = r
+        first.id = "\(r.interface.rawValue).\(commonPrefix(group.map(\.memory.kind.rawValue)))*"
+        lines.append(line(first, color: color, count: j - i))
+      } else if !(quiet && r.verdict == .pass) {
+        lines.append(line(r, color: color))
+      }
+      i = j
+    }
+    let s = report.summary
+    lines.append(
+      "daxpin: \(s.pass) pass, \(s.fail) fail\(s.unsafe > 0 ? " (\(s.unsafe) UNSAFE)" : ""), \(s.skip) skip, \(s.error) error on \(report.kernel.release)")
+    return lines.joined(separator: "\n") + "\n"
+  }
+}
+
+extension String {
+  func leftPad(_ width: Int) -> String {
+    count >= width ? self : String(repeating: " ", count: width - count) + self
+  }
+}
+
+/// `fsdax-ext4-shared`, `fsdax-ext4-private` → `fsdax-ext4-`; unrelated names → "".
+func commonPrefix(_ names: [String]) -> String {
+  guard var prefix = names.first else { return "" }
+  for n in names.dropFirst() { while !n.hasPrefix(prefix) { prefix.removeLast() } }
+  if names.count > 1 && Set(names).count == 1 { return prefix + "." }
+  if let dash = prefix.lastIndex(of: "-"), prefix != names.first { return String(prefix[...dash]) }
+  return prefix == names.first ? prefix + "." : ""
+}

@@ -1,0 +1,290 @@
+import CVFIO
+import DaxPinCore
+import Glibc
+import SystemPackage
+
+/// The real kernel behind the seam: each requirement is one syscall or ioctl through CVFIO,
+/// with EINTR retried in one place (`valueOrErrno`) and every other errno returned as data.
+public struct LinuxKernel: Kernel {
+  public init() {}
+
+  /// Starts catching SIGINT, SIGTERM and SIGHUP so a probe can stop between steps and release
+  /// what it holds; `reraiseInterrupt()` then exits with the signal's status.
+  public static func catchInterrupts() { _ = cvfio_install_interrupt_handlers() }
+  public static var caughtSignal: Int32 { cvfio_interrupt_signal() }
+  public static func reraiseInterrupt() { cvfio_reraise_interrupt() }
+
+  // MARK: files
+
+  public func open(_ path: String, writable: Bool, create: Bool) -> Result<FileDescriptor, Errno> {
+    var flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | CVFIO_O_NOFOLLOW
+    if create { flags |= O_CREAT | O_EXCL }
+    return system_open(path, flags, 0o600).map { FileDescriptor(rawValue: $0) }
+  }
+
+  public func close(_ fd: FileDescriptor) { system_close(fd.rawValue) }
+
+  public func memfdCreate(name: String) -> Result<FileDescriptor, Errno> {
+    valueOrErrno { cvfio_memfd_create(name, CVFIO_MFD_CLOEXEC) }.map { FileDescriptor(rawValue: $0) }
+  }
+
+  public func truncate(_ fd: FileDescriptor, length: Int) -> Result<Void, Errno> {
+    nothingOrErrno { ftruncate(fd.rawValue, off_t(length)) }
+  }
+
+  public func allocate(_ fd: FileDescriptor, length: Int) -> Result<Void, Errno> {
+    nothingOrErrno { cvfio_fallocate(fd.rawValue, 0, 0, Int64(length)) }
+  }
+
+  public func makeTemporaryDirectory(in parent: String) -> Result<String, Errno> {
+    var template = Array("\(parent)/.daxpin-XXXXXX".utf8CString)
+    return template.withUnsafeMutableBufferPointer { buf in
+      guard let p = cvfio_mkdtemp(buf.baseAddress!) else { return .failure(Errno(rawValue: Glibc.errno)) }
+      return .success(String(cString: p))
+    }
+  }
+
+  public func unlink(_ path: String) -> Result<Void, Errno> { nothingOrErrno { Glibc.unlink(path) } }
+
+  public func removeDirectory(_ path: String) -> Result<Void, Errno> { nothingOrErrno { rmdir(path) } }
+
+  public func status(_ path: String) -> Result<FileStatus, Errno> {
+    system_statx(path, followLinks: false).map { st in
+      let type: FileStatus.FileType =
+        switch st.mode & UInt32(S_IFMT) {
+        case UInt32(S_IFREG): .regular
+        case UInt32(S_IFDIR): .directory
+        case UInt32(S_IFCHR): .characterDevice
+        case UInt32(S_IFBLK): .blockDevice
+        default: .other
+        }
+      return FileStatus(type: type, dax: st.dax)
+    }
+  }
+
+  public func filesystem(_ path: String) -> Result<FilesystemMagic, Errno> {
+    system_statfsType(path).map { FilesystemMagic(rawValue: $0) }
+  }
+
+  // MARK: memory
+
+  public func map(length: Int, protection: Protection, source: MappingSource) -> Result<Mapping, Errno> {
+    let prot = protection == .readWrite ? PROT_READ | PROT_WRITE : PROT_READ
+    let p: UnsafeMutableRawPointer?
+    switch source {
+    case .anonymous(let hugetlb):
+      p = mmap(nil, length, prot, MAP_PRIVATE | MAP_ANONYMOUS | (hugetlb ? MAP_HUGETLB : 0), -1, 0)
+    case .file(let fd, let shared, let offset):
+      p = mmap(nil, length, prot, shared ? MAP_SHARED : MAP_PRIVATE, fd.rawValue, off_t(offset))
+    }
+    guard let p, p != MAP_FAILED else { return .failure(Errno(rawValue: Glibc.errno)) }
+    return .success(Mapping(address: UInt(bitPattern: p), length: length))
+  }
+
+  public func unmap(_ m: Mapping) -> Result<Void, Errno> {
+    nothingOrErrno { munmap(UnsafeMutableRawPointer(bitPattern: m.address), m.length) }
+  }
+
+  public func protect(_ m: Mapping, _ protection: Protection) -> Result<Void, Errno> {
+    nothingOrErrno {
+      mprotect(UnsafeMutableRawPointer(bitPattern: m.address), m.length, protection == .readWrite ? PROT_READ | PROT_WRITE : PROT_READ)
+    }
+  }
+
+  public func fault(_ m: Mapping, pageSize: Int, write: Bool) -> Result<Void, Errno> {
+    guard let base = UnsafeMutableRawPointer(bitPattern: m.address) else { return .failure(.badAddress) }
+    var sum: UInt8 = 0
+    for offset in stride(from: 0, to: m.length, by: pageSize) {
+      let p = (base + offset).assumingMemoryBound(to: UInt8.self)
+      if write {
+        p.pointee = UInt8(truncatingIfNeeded: offset >> 12) | 1
+      } else {
+        sum &+= p.pointee
+      }
+    }
+    blackHole(sum)
+    return .success(())
+  }
+
+  public func vma(_ m: Mapping) -> Result<VMAInfo, Errno> {
+    guard let text = FileTree(root: "").read("/proc/self/smaps", limit: 64 << 20) else { return .failure(.noSuchFileOrDirectory) }
+    return SmapsParser.vma(containing: m.address, in: text).map { .success($0) } ?? .failure(.noSuchFileOrDirectory)
+  }
+
+  public func pinAccounting() -> PinAccounting? {
+    guard let status = FileTree(root: "").read("/proc/self/status") else { return nil }
+    func kb(_ key: String) -> Int? {
+      status.split(separator: "\n").first { $0.hasPrefix(key) }
+        .flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { Int($0) } }
+    }
+    guard let pin = kb("VmPin:"), let lck = kb("VmLck:") else { return nil }
+    return PinAccounting(pinnedKB: pin, lockedKB: lck)
+  }
+
+  // MARK: VFIO
+
+  public func vfioAPIVersion(_ c: FileDescriptor) -> Result<Int32, Errno> { valueOrErrno { cvfio_get_api_version(c.rawValue) } }
+
+  public func vfioCheckExtension(_ c: FileDescriptor, _ type: VFIOIOMMUType) -> Result<Bool, Errno> {
+    valueOrErrno { cvfio_check_extension(c.rawValue, type.rawValue) }.map { $0 > 0 }
+  }
+
+  public func vfioGroupStatus(_ g: FileDescriptor) -> Result<VFIOGroupStatus, Errno> {
+    var st = vfio_group_status()
+    return nothingOrErrno { cvfio_group_get_status(g.rawValue, &st) }.map {
+      VFIOGroupStatus(
+        viable: st.flags & UInt32(VFIO_GROUP_FLAGS_VIABLE) != 0, containerSet: st.flags & UInt32(VFIO_GROUP_FLAGS_CONTAINER_SET) != 0)
+    }
+  }
+
+  public func vfioGroupSetContainer(_ g: FileDescriptor, _ c: FileDescriptor) -> Result<Void, Errno> {
+    nothingOrErrno { cvfio_group_set_container(g.rawValue, c.rawValue) }
+  }
+
+  public func vfioGroupUnsetContainer(_ g: FileDescriptor) -> Result<Void, Errno> {
+    nothingOrErrno { cvfio_group_unset_container(g.rawValue) }
+  }
+
+  public func vfioSetIOMMU(_ c: FileDescriptor, _ type: VFIOIOMMUType) -> Result<Void, Errno> {
+    nothingOrErrno { cvfio_set_iommu(c.rawValue, type.rawValue) }
+  }
+
+  public func vfioIOMMUInfo(_ c: FileDescriptor) -> Result<VFIOIOMMUInfo, Errno> {
+    var windows = [cvfio_iova_window](repeating: cvfio_iova_window(), count: 32)
+    var count: UInt32 = 0
+    var pgsizes: UInt64 = 0
+    var avail: Int64 = -1
+    return nothingOrErrno { cvfio_iommu_get_info(c.rawValue, &windows, 32, &count, &pgsizes, &avail) }.map {
+      VFIOIOMMUInfo(
+        ranges: windows.prefix(Int(count)).map { IOVARange(start: $0.start, last: $0.last) }, pageSizes: pgsizes,
+        dmaAvailable: avail < 0 ? nil : avail)
+    }
+  }
+
+  public func vfioMapDMA(_ c: FileDescriptor, _ m: DMAMapping) -> Result<Void, Errno> {
+    var map = vfio_iommu_type1_dma_map()
+    map.flags = UInt32(VFIO_DMA_MAP_FLAG_READ) | (m.access == .rw ? UInt32(VFIO_DMA_MAP_FLAG_WRITE) : 0)
+    map.vaddr = m.vaddr
+    map.iova = m.iova
+    map.size = m.size
+    return nothingOrErrno { cvfio_iommu_map_dma(c.rawValue, &map) }
+  }
+
+  public func vfioUnmapDMA(_ c: FileDescriptor, iova: UInt64, size: UInt64) -> Result<UInt64, Errno> {
+    var unmap = vfio_iommu_type1_dma_unmap()
+    unmap.iova = iova
+    unmap.size = size
+    return nothingOrErrno { cvfio_iommu_unmap_dma(c.rawValue, &unmap) }.map { unmap.size }
+  }
+
+  // MARK: vfio cdev + iommufd
+
+  public func vfioDeviceBindIOMMUFD(_ d: FileDescriptor, iommufd: FileDescriptor) -> Result<UInt32, Errno> {
+    var id: UInt32 = 0
+    return nothingOrErrno { cvfio_device_bind_iommufd(d.rawValue, iommufd.rawValue, &id) }.map { id }
+  }
+
+  public func vfioDeviceAttachIOMMUFDPT(_ d: FileDescriptor, ptID: UInt32) -> Result<Void, Errno> {
+    nothingOrErrno { cvfio_device_attach_iommufd_pt(d.rawValue, ptID) }
+  }
+
+  public func vfioDeviceDetachIOMMUFDPT(_ d: FileDescriptor) -> Result<Void, Errno> {
+    nothingOrErrno { cvfio_device_detach_iommufd_pt(d.rawValue) }
+  }
+
+  public func iommufdAllocIOAS(_ fd: FileDescriptor) -> Result<UInt32, Errno> {
+    var id: UInt32 = 0
+    return nothingOrErrno { cvfio_iommufd_ioas_alloc(fd.rawValue, &id) }.map { id }
+  }
+
+  public func iommufdIOVARanges(_ fd: FileDescriptor, ioas: UInt32) -> Result<[IOVARange], Errno> {
+    var windows = [cvfio_iova_window](repeating: cvfio_iova_window(), count: 16)
+    var count: UInt32 = 0
+    var align: UInt64 = 0
+    return nothingOrErrno { cvfio_iommufd_ioas_iova_ranges(fd.rawValue, ioas, &windows, 16, &count, &align) }.map {
+      windows.prefix(Int(count)).map { IOVARange(start: $0.start, last: $0.last) }
+    }
+  }
+
+  static func ioasFlags(_ access: Access) -> UInt32 {
+    IOMMU_IOAS_MAP_FIXED_IOVA.rawValue | IOMMU_IOAS_MAP_READABLE.rawValue | (access == .rw ? IOMMU_IOAS_MAP_WRITEABLE.rawValue : 0)
+  }
+
+  public func iommufdMap(_ fd: FileDescriptor, ioas: UInt32, _ m: DMAMapping) -> Result<Void, Errno> {
+    var map = iommu_ioas_map()
+    map.flags = Self.ioasFlags(m.access)
+    map.ioas_id = ioas
+    map.user_va = m.vaddr
+    map.length = m.size
+    map.iova = m.iova
+    return nothingOrErrno { cvfio_iommufd_ioas_map(fd.rawValue, &map) }
+  }
+
+  public func iommufdMapFile(_ fd: FileDescriptor, ioas: UInt32, file: FileDescriptor, _ m: DMAMapping) -> Result<Void, Errno> {
+    var map = iommu_ioas_map_file()
+    map.flags = Self.ioasFlags(m.access)
+    map.ioas_id = ioas
+    map.fd = file.rawValue
+    map.start = m.vaddr
+    map.length = m.size
+    map.iova = m.iova
+    return nothingOrErrno { cvfio_iommufd_ioas_map_file(fd.rawValue, &map) }
+  }
+
+  public func iommufdUnmap(_ fd: FileDescriptor, ioas: UInt32, iova: UInt64, length: UInt64) -> Result<UInt64, Errno> {
+    var unmap = iommu_ioas_unmap()
+    unmap.ioas_id = ioas
+    unmap.iova = iova
+    unmap.length = length
+    return nothingOrErrno { cvfio_iommufd_ioas_unmap(fd.rawValue, &unmap) }.map { unmap.length }
+  }
+
+  public func iommufdDestroy(_ fd: FileDescriptor, id: UInt32) -> Result<Void, Errno> {
+    nothingOrErrno { cvfio_iommufd_destroy(fd.rawValue, id) }
+  }
+
+  // MARK: io_uring
+
+  public func ioUringSetup(entries: UInt32) -> Result<FileDescriptor, Errno> {
+    var params = io_uring_params()
+    return valueOrErrno { cvfio_io_uring_setup(entries, &params) }.map { FileDescriptor(rawValue: $0) }
+  }
+
+  public func ioUringRegisterBuffers(_ ring: FileDescriptor, _ buffers: [Mapping]) -> Result<Void, Errno> {
+    let iovecs = buffers.map { iovec(iov_base: UnsafeMutableRawPointer(bitPattern: $0.address), iov_len: $0.length) }
+    return nothingOrErrno { cvfio_io_uring_register_buffers(ring.rawValue, iovecs, UInt32(iovecs.count)) }
+  }
+
+  public func ioUringUnregisterBuffers(_ ring: FileDescriptor) -> Result<Void, Errno> {
+    nothingOrErrno { cvfio_io_uring_unregister_buffers(ring.rawValue) }
+  }
+
+  public func interruptRequested() -> Bool { cvfio_interrupt_signal() != 0 }
+}
+
+/// Keeps a value alive so the reads that produced it are not optimized away.
+@inline(never)
+func blackHole(_ v: UInt8) { _ = v }
+
+/// `/proc/self/smaps`: a header line per VMA (`start-end perms offset dev inode path`), then
+/// `Key: value` lines, `VmFlags:` among them.
+enum SmapsParser {
+  static func vma(containing address: UInt, in text: String) -> VMAInfo? {
+    var inside = false
+    var path = ""
+    for line in text.split(separator: "\n") {
+      if let dash = line.firstIndex(of: "-"), let space = line.firstIndex(of: " "), dash < space,
+        let start = UInt(line[..<dash], radix: 16), let end = UInt(line[line.index(after: dash)..<space], radix: 16)
+      {
+        inside = address >= start && address < end
+        if inside {
+          let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+          path = fields.count == 6 ? fields[5].trimmingCharacters(in: " ") : ""
+        }
+      } else if inside, line.hasPrefix("VmFlags:") {
+        return VMAInfo(path: path, flags: line.dropFirst("VmFlags:".count).split(separator: " ").map(String.init))
+      }
+    }
+    return nil
+  }
+}
