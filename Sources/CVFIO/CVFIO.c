@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <signal.h>
+#include <pthread.h>
 
 const unsigned long CVFIO_REQ_GET_API_VERSION = VFIO_GET_API_VERSION;
 const unsigned long CVFIO_REQ_CHECK_EXTENSION = VFIO_CHECK_EXTENSION;
@@ -198,9 +199,14 @@ int cvfio_install_interrupt_handlers(void) {
   sa.sa_handler = cvfio_on_signal;
   sigemptyset(&sa.sa_mask);
   int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-  for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+  sigset_t set;
+  sigemptyset(&set);
+  for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
     if (sigaction(sigs[i], &sa, NULL) != 0) return -1;
-  return 0;
+    sigaddset(&set, sigs[i]);
+  }
+  /* A parent may have spawned us with these blocked; we want them delivered. */
+  return pthread_sigmask(SIG_UNBLOCK, &set, NULL) == 0 ? 0 : -1;
 }
 int cvfio_interrupt_signal(void) { return cvfio_caught_signal; }
 void cvfio_reraise_interrupt(void) {

@@ -5,6 +5,8 @@ struct Run {
   var status: Int32
   var stdout: String
   var stderr: String
+  /// The signal that ended the process, if one did.
+  var signalled: Int32?
 
   static var executable: String {
     let dir = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
@@ -32,7 +34,9 @@ struct Run {
     let o = out.fileHandleForReading.readDataToEndOfFile()
     let e = err.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
-    return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    return Run(
+      status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self),
+      signalled: p.terminationReason == .uncaughtSignal ? p.terminationStatus : nil)
   }
 }
 

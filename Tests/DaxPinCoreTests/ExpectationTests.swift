@@ -1,0 +1,198 @@
+import SystemPackage
+import Testing
+
+@testable import DaxPinCore
+
+@Suite("expectation rules and verdicts")
+struct ExpectationTests {
+  let k510 = KernelFeatures(version: KernelVersion(5, 10))
+  let k61 = KernelFeatures(version: KernelVersion(6, 1))
+  let k612 = KernelFeatures(version: KernelVersion(6, 12))
+
+  func expect(_ i: Interface, _ k: MemoryKind, _ a: Access, _ f: KernelFeatures) -> DaxPinCore.Expectation {
+    Expectations.expectation(for: ProbeID(i, k, a), on: f)
+  }
+
+  @Test func fsdaxIsRefusedEverywhere() {
+    for f in [k510, k61, k612] {
+      for i in [Interface.vfioType1, .vfioType1v2, .iommufdCompat, .iommufd, .ioUring] {
+        for k in [MemoryKind.fsdaxExt4Shared, .fsdaxXfsShared, .fsdaxExt4Private, .fsdaxXfsPrivate] {
+          for a in Access.allCases {
+            let e = expect(i, k, a, f)
+            #expect(e.outcome == .refused, "\(i).\(k).\(a) on \(f.version!)")
+            #expect(e.errnoName == "EOPNOTSUPP")
+            #expect(e.origin == "gup-fsdax")
+          }
+        }
+      }
+    }
+  }
+
+  @Test func devdaxIsPinnedByVFIO() {
+    for f in [k510, k61, k612] {
+      #expect(expect(.vfioType1v2, .devdax, .rw, f).outcome == .pinned)
+    }
+  }
+
+  @Test func ioUringPolicyBefore65() {
+    #expect(expect(.ioUring, .devdax, .rw, k61) == DaxPinCore.Expectation.refused(.notSupported, origin: "io_uring-file-policy", basis: expect(.ioUring, .devdax, .rw, k61).basis))
+    #expect(expect(.ioUring, .memfd, .rw, k510).errnoName == "EOPNOTSUPP")
+    #expect(expect(.ioUring, .memfd, .rw, k61).outcome == .pinned)
+    #expect(expect(.ioUring, .pagecachePrivate, .rw, k61).errnoName == "EOPNOTSUPP")
+    #expect(expect(.ioUring, .pagecachePrivate, .rw, k612).outcome == .pinned)
+  }
+
+  @Test func dirtyTrackingRuleFrom65() {
+    #expect(expect(.vfioType1v2, .pagecacheShared, .rw, k61).outcome == .pinned)
+    let e = expect(.vfioType1v2, .pagecacheShared, .rw, k612)
+    #expect(e.errnoName == "EFAULT")
+    #expect(e.origin == "gup-file-dirty-tracking")
+    #expect(expect(.vfioType1v2, .pagecacheShared, .ro, k612).outcome == .pinned, "read-only pins carry no FOLL_WRITE")
+    #expect(expect(.ioUring, .pagecacheShared, .rw, k612).errnoName == "EFAULT")
+  }
+
+  @Test func copyOnWriteFsdaxDependsOnTheGUPPath() {
+    #expect(expect(.vfioType1v2, .fsdaxExt4PrivateCow, .rw, k612).errnoName == "EOPNOTSUPP", "pin_user_pages_remote walks the VMA")
+    #expect(expect(.ioUring, .fsdaxExt4PrivateCow, .rw, k612).outcome == .pinned)
+    #expect(expect(.ioUring, .fsdaxExt4PrivateCow, .ro, k612).errnoName == "EOPNOTSUPP", "FOLL_WRITE on a read-only PTE falls to the slow path")
+    #expect(expect(.ioUring, .fsdaxXfsPrivateCow, .rw, k61).errnoName == "EOPNOTSUPP")
+  }
+
+  @Test func mapFileIsMemfdOnly() {
+    #expect(expect(.iommufdFile, .memfd, .rw, k612).outcome == .pinned)
+    #expect(expect(.iommufdFile, .devdax, .rw, k612).errnoName == "EINVAL")
+    #expect(expect(.iommufdFile, .fsdaxExt4Shared, .rw, k612).origin == "memfd-only")
+  }
+
+  @Test func everyCellHasAnExpectation() {
+    for i in Interface.allCases {
+      for k in MemoryKind.allCases {
+        for a in Access.allCases {
+          let e = expect(i, k, a, KernelFeatures(version: nil))
+          #expect(e.outcome == .pinned || e.errno != nil)
+          #expect(!e.origin.isEmpty && !e.basis.isEmpty)
+        }
+      }
+    }
+  }
+
+  @Test func pinnedFsdaxIsUnsafe() {
+    let id = ProbeID(.vfioType1v2, .fsdaxXfsShared, .rw)
+    let e = Expectations.expectation(for: id, on: k61)
+    let j = Judge.verdict(id: id, outcome: .pinned, errno: nil, expectation: e)
+    #expect(j.verdict == .fail)
+    #expect(j.unsafe)
+    #expect(j.reason?.hasPrefix("UNSAFE") == true)
+  }
+
+  @Test func pinnedCopyOnWriteIsNotUnsafe() {
+    let id = ProbeID(.vfioType1v2, .fsdaxXfsPrivateCow, .rw)
+    let j = Judge.verdict(id: id, outcome: .pinned, errno: nil, expectation: Expectations.expectation(for: id, on: k61))
+    #expect(j.verdict == .fail)
+    #expect(!j.unsafe, "the pinned pages are anonymous copies")
+  }
+
+  @Test func wrongErrnoIsAFailThatNamesBoth() {
+    let id = ProbeID(.ioUring, .fsdaxExt4Shared, .rw)
+    let j = Judge.verdict(id: id, outcome: .refused, errno: Errno.badAddress.rawValue, expectation: Expectations.expectation(for: id, on: k612))
+    #expect(j.verdict == .fail)
+    #expect(j.reason == "expected refused with EOPNOTSUPP [gup-fsdax], observed refused with EFAULT")
+  }
+
+  @Test func skipsAndErrors() {
+    let id = ProbeID(.ioUring, .anon, .rw)
+    let e = Expectations.expectation(for: id, on: k612)
+    #expect(Judge.verdict(id: id, outcome: .unsupported, errno: nil, expectation: e).verdict == .skip)
+    #expect(Judge.verdict(id: id, outcome: .notExercised, errno: nil, expectation: e).verdict == .skip)
+    #expect(Judge.verdict(id: id, outcome: .resourceLimited, errno: 12, expectation: e).verdict == .skip)
+    #expect(Judge.verdict(id: id, outcome: .setupFailed, errno: nil, expectation: e).verdict == .error)
+  }
+}
+
+@Suite("report summary and text")
+struct ReportTests {
+  func result(_ v: Verdict, unsafe: Bool = false, _ i: Interface = .ioUring, reason: String? = nil, kind: MemoryKind = .anon) -> ProbeResult {
+    ProbeResult(
+      id: "\(i.rawValue).\(kind.rawValue).rw", interface: i, memory: MemoryDescription(kind: kind, size: 4096), access: .rw,
+      outcome: v == .skip ? .unsupported : .pinned, verdict: v, unsafe: unsafe ? true : nil, reason: reason)
+  }
+
+  @Test func exitCodes() {
+    #expect(Report.summarize([result(.pass), result(.skip)]).exitCode == 0)
+    #expect(Report.summarize([result(.pass), result(.fail)]).exitCode == 1)
+    #expect(Report.summarize([result(.pass), result(.error)]).exitCode == 2)
+    #expect(Report.summarize([result(.fail), result(.error)]).exitCode == 1)
+    #expect(Report.summarize([result(.skip), result(.skip)]).exitCode == 4)
+    #expect(Report.summarize([]).exitCode == 4)
+    let s = Report.summarize([result(.fail, unsafe: true), result(.pass)])
+    #expect(s.unsafe == 1)
+    #expect(s.verdict == .fail)
+  }
+
+  @Test func textGroupsRepeatedSkipsAndHidesPassesWhenQuiet() {
+    let inv = fullInventory()
+    let probes = [
+      result(.skip, .vfioType1, reason: "no /dev/vfio/vfio", kind: .anon),
+      result(.skip, .vfioType1, reason: "no /dev/vfio/vfio", kind: .memfd),
+      result(.pass), result(.fail, unsafe: true, .vfioType1v2, kind: .fsdaxExt4Shared),
+    ]
+    let report = Report(toolVersion: "t", backend: "linux", host: .init(hostname: nil, arch: nil), inventory: inv, probes: probes)
+    let text = ProbeText.render(report, quiet: false, color: false)
+    #expect(text.contains("vfio-type1.* (2 probes, unsupported)"))
+    #expect(text.contains(": PASS"))
+    #expect(text.contains("FAIL UNSAFE"))
+    #expect(!text.contains("\u{1B}["), "no colour unless asked")
+    let quiet = ProbeText.render(report, quiet: true, color: true)
+    #expect(!quiet.contains("PASS\u{1B}"))
+    #expect(quiet.contains("\u{1B}[31;1mFAIL UNSAFE"))
+  }
+
+  @Test func reportRoundTripsAndOmitsNulls() throws {
+    let report = Report(
+      toolVersion: "t", backend: "linux", host: .init(hostname: "h", arch: "x86_64"), inventory: fullInventory(),
+      probes: [result(.pass)])
+    let json = try ReportJSON.encode(report)
+    #expect(!json.contains("null"))
+    #expect(json.contains("\"schema\" : \"daxpin/report\""))
+    #expect(!json.contains("\"simulated\""))
+    #expect(try ReportJSON.decode(Report.self, from: json) == report)
+  }
+}
+
+@Suite("probe targets and IOVA choice")
+struct TargetTests {
+  @Test func resolvedFromInventory() {
+    let t = ProbeTargets.resolve(inventory: fullInventory(), options: ProbeOptions())
+    #expect(t.fsdaxDirectories == ["ext4": "/mnt/pmem"])
+    #expect(t.devdax == DevdaxTarget(path: "/dev/dax1.0", align: 2 << 20))
+    #expect(t.vfioGroup == VFIOGroupTarget(id: 3, node: "/dev/vfio/3"))
+    #expect(t.pagecacheDirectory == "/var/tmp")
+    #expect(t.hugetlbFree2M == 8)
+  }
+
+  @Test func optionsOverride() {
+    let t = ProbeTargets.resolve(
+      inventory: fullInventory(),
+      options: ProbeOptions(pagecacheDirectory: "/srv", fsdaxDirectories: ["/x"], devdax: "/dev/dax9.0", vfioGroup: 12),
+      fsdaxOverrides: ["xfs": "/x"])
+    #expect(t.pagecacheDirectory == "/srv")
+    #expect(t.fsdaxDirectories == ["xfs": "/x"])
+    #expect(t.devdax?.path == "/dev/dax9.0")
+    #expect(t.vfioGroup?.node == "/dev/vfio/12", "an explicit group not in /dev/vfio is still tried, and fails with a clear error")
+  }
+
+  @Test func mdevOnlyAndNoiommuGroupsAreMarked() {
+    var inv = fullInventory()
+    inv.iommu.groups[0].devices = [IOMMUGroupDevice(address: "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001", bus: "mdev", driver: "vfio_mdev")]
+    #expect(ProbeTargets.resolve(inventory: inv, options: ProbeOptions()).vfioGroup?.mdevOnly == true)
+    inv.vfio.groups = [VFIOGroupNode(id: 0, node: "/dev/vfio/noiommu-0", noiommu: true)]
+    #expect(ProbeTargets.resolve(inventory: inv, options: ProbeOptions()).vfioGroup?.noiommu == true)
+  }
+
+  @Test func iovaInsideTheWindowsAndAligned() {
+    let two = UInt64(2 << 20)
+    #expect(chooseIOVA(in: [IOVARange(start: 0, last: 0xfedf_ffff)], size: two) == two)
+    #expect(chooseIOVA(in: [IOVARange(start: 0x1000, last: 0x1fffff), IOVARange(start: 0x1_0000_0000, last: 0x1_ffff_ffff)], size: two) == 0x1_0000_0000)
+    #expect(chooseIOVA(in: [IOVARange(start: 0, last: 0x100000)], size: two) == nil)
+  }
+}

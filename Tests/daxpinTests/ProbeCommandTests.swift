@@ -1,0 +1,113 @@
+import DaxPinCore
+import Foundation
+import Testing
+
+/// `.daxpin-*` directories the CLI left in its default scratch parents (must be none).
+func cliLeftovers() -> [String] {
+  ["/var/tmp", "/dev/shm"].flatMap { dir in
+    ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix(".daxpin-") }.map { "\(dir)/\($0)" }
+  }
+}
+
+@Suite("daxpin probe, end to end", .serialized)
+struct ProbeCommandTests {
+  @Test(.enabled(if: isRoot, "probe needs root"))
+  func jsonGivesRealIOUringCellsAndSkipsWhatIsAbsent() throws {
+    let r = try Run.daxpin(["probe", "--json"])
+    let report = try ReportJSON.decode(Report.self, from: r.stdout)
+    #expect(r.status == report.summary.exitCode)
+    #expect(report.schema == "daxpin/report")
+    #expect(report.backend == "linux")
+    #expect(report.simulated == nil)
+    #expect(report.probes.count == Interface.allCases.count * MemoryKind.allCases.count * 2)
+    let inv = report.inventory
+    if inv.ioUring.available {
+      for kind in ["anon", "memfd", "tmpfs-shared", "pagecache-shared", "pagecache-private"] {
+        for access in ["rw", "ro"] {
+          let p = try #require(report.probes.first { $0.id == "io_uring.\(kind).\(access)" })
+          #expect(p.outcome == .pinned || p.outcome == .refused, "\(p.id)")
+          #expect(p.expectation != nil)
+          #expect(p.verdict == .pass, "\(p.id): \(p.reason ?? "")")
+          if p.outcome == .refused { #expect(p.errnoName != nil && p.errno != nil) }
+        }
+      }
+      #expect(report.summary.exitCode == 0)
+    }
+    if inv.daxMounts.isEmpty {
+      for p in report.probes where p.memory.kind.isFilesystemDAX {
+        #expect(p.outcome == .unsupported || p.interface != .ioUring)
+        #expect(p.hint != nil)
+      }
+    }
+    if !inv.vfio.container {
+      #expect(report.probes.filter { $0.interface == .vfioType1v2 }.allSatisfy { $0.outcome == .unsupported && $0.hint?.contains("daxpin lab") == true })
+    }
+    #expect(cliLeftovers().isEmpty)
+  }
+
+  @Test(.enabled(if: isRoot, "probe needs root"))
+  func textIsOneLinePerProbeWithASummary() throws {
+    let r = try Run.daxpin(["probe", "--interface", "io_uring", "--kind", "anon", "--kind", "devdax"])
+    #expect(r.stdout.contains("io_uring: Checking io_uring.anon.rw (pinned)"))
+    #expect(r.stdout.contains(": PASS"))
+    #expect(r.stdout.contains("hint: "))
+    #expect(r.stdout.contains("daxpin: 2 pass, 0 fail, 2 skip, 0 error on "))
+    #expect(!r.stdout.contains("\u{1B}["), "no colour when stdout is not a terminal")
+    let quiet = try Run.daxpin(["probe", "--interface", "io_uring", "--kind", "anon", "--quiet"])
+    #expect(!quiet.stdout.contains(": PASS"))
+    #expect(quiet.status == 0)
+  }
+
+  @Test(.enabled(if: isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs root to drop to nobody"))
+  func nonRootIsOneLineExit2AndNothingDone() throws {
+    let r = try Run.daxpin(["probe"], asUser: 65534)
+    #expect(r.status == 2)
+    #expect(r.stdout.isEmpty)
+    #expect(r.stderr == "daxpin: probe needs root: it opens VFIO groups, /dev/iommu and /dev/dax and pins memory (run: sudo daxpin probe)\n")
+    #expect(cliLeftovers().isEmpty)
+  }
+
+  @Test(.enabled(if: isRoot, "probe needs root"))
+  func sigintReleasesEverythingAndExitsBySignal() throws {
+    let r = try Run.daxpin(["probe", "--interface", "io_uring", "--interrupt-after", "3"])
+    #expect(r.signalled == SIGINT)
+    #expect(r.stderr.contains("interrupted by signal 2 after 3 probes; everything mapped, registered, opened or created was released"))
+    #expect(cliLeftovers().isEmpty)
+  }
+
+  @Test(.enabled(if: isRoot, "probe needs root"))
+  func outputFileHoldsTheReport() throws {
+    let path = NSTemporaryDirectory() + "daxpin-probe-\(UUID().uuidString).json"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let r = try Run.daxpin(["probe", "--interface", "io_uring", "--kind", "memfd", "--output", path])
+    #expect(r.status == 0)
+    let report = try ReportJSON.decode(Report.self, from: try String(contentsOfFile: path, encoding: .utf8))
+    #expect(report.probes.map(\.id) == ["io_uring.memfd.rw", "io_uring.memfd.ro"])
+  }
+
+  @Test(.enabled(if: isRoot, "probe needs root"))
+  func badObjectsAreClearErrors() throws {
+    let dir = try Run.daxpin(["probe", "--fsdax-dir", "/nonexistent"])
+    #expect(dir.status == 2)
+    #expect(dir.stderr == "daxpin: --fsdax-dir /nonexistent: ENOENT\n")
+    let tmpfs = try Run.daxpin(["probe", "--fsdax-dir", "/dev/shm"])
+    #expect(tmpfs.status == 2)
+    #expect(tmpfs.stderr == "daxpin: --fsdax-dir /dev/shm is on tmpfs, not ext4 or xfs\n")
+    let dev = try Run.daxpin(["probe", "--devdax", "/dev/dax9.9"])
+    #expect(dev.status == 2)
+    #expect(dev.stderr.contains("/dev/dax9.9: ENOENT"))
+  }
+
+  @Test(.enabled(if: isRoot, "probe needs root"))
+  func missingVFIOGroupIsAnErrorVerdictNotACrash() throws {
+    let r = try Run.daxpin(["probe", "--interface", "vfio-type1v2", "--kind", "anon", "--vfio-group", "4242", "--json"])
+    let report = try ReportJSON.decode(Report.self, from: r.stdout)
+    #expect(r.status == report.summary.exitCode)
+    #expect(report.probes.allSatisfy { $0.reason != nil })
+  }
+
+  @Test func usageErrors() throws {
+    #expect(try Run.daxpin(["probe", "--interface", "rdma"]).status == 64)
+    #expect(try Run.daxpin(["probe", "--kind", "fsdax"]).status == 64)
+  }
+}
