@@ -32,16 +32,19 @@ let package = Package(
         "DaxPinCore", "CVFIO", "CDaxctl", "CZlib",
         .product(name: "SystemPackage", package: "swift-system"),
       ]),
+    // Host side of the kernel lab: fetch kernels, build the initramfs, run QEMU, collect reports.
+    .target(name: "DaxPinLab", dependencies: ["DaxPinCore", "DaxPinLinux"]),
     .executableTarget(
       name: "daxpin",
       dependencies: [
-        "DaxPinCore", "DaxPinLinux",
+        "DaxPinCore", "DaxPinLinux", "DaxPinLab",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "DaxPinCoreTests", dependencies: ["DaxPinCore"]),
     .testTarget(
       name: "DaxPinLinuxTests", dependencies: ["DaxPinLinux", "DaxPinCore", "CVFIO"],
       exclude: ["Fixtures"]),
+    .testTarget(name: "DaxPinLabTests", dependencies: ["DaxPinLab", "DaxPinCore", "DaxPinLinux"]),
     .testTarget(name: "daxpinTests", dependencies: ["daxpin", "DaxPinCore"]),
   ],
   swiftLanguageModes: [.v6]

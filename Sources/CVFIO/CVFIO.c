@@ -216,3 +216,4 @@ void cvfio_reraise_interrupt(void) {
   raise(sig);
 }
 char *cvfio_mkdtemp(char *t) { return mkdtemp(t); }
+int cvfio_spawn_addchdir(posix_spawn_file_actions_t *a, const char *p) { return posix_spawn_file_actions_addchdir_np(a, p); }

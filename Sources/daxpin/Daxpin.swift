@@ -17,7 +17,7 @@ struct Daxpin: ParsableCommand {
         sudo daxpin probe             pin every memory kind through every interface
       """,
     version: DaxpinVersion.string,
-    subcommands: [InventoryCommand.self, ProbeCommand.self])
+    subcommands: [InventoryCommand.self, ProbeCommand.self, LabCommand.self, ReportCommand.self])
 }
 
 enum DaxpinVersion {

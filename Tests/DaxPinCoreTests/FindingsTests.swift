@@ -96,11 +96,18 @@ struct FindingsTests {
     #expect(inv.findings.first { $0.subject == "iommufd" }?.hint?.contains("source:") == true)
   }
 
-  @Test func daxMountWithoutStatxDax() {
+  @Test func daxInodeMountGetsANote() {
     var inv = fullInventory()
     inv.daxMounts[0].statxDax = false
+    #expect(inv.findings.isEmpty, "a directory never reads DAX in statx; that alone is no finding")
     inv.daxMounts[0].daxOption = "dax=inode"
     #expect(inv.findings.first { $0.subject == "fsdax" }?.hint?.contains("chattr +x") == true)
+  }
+
+  @Test func daxMountsAreTargetsWhateverTheRootSays() {
+    var inv = fullInventory()
+    inv.daxMounts[0].statxDax = false
+    #expect(ProbeTargets.resolve(inventory: inv, options: ProbeOptions()).fsdaxDirectories == ["ext4": "/mnt/pmem"])
   }
 
   @Test func textNamesEveryAbsence() {

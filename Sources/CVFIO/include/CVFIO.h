@@ -102,6 +102,10 @@ int cvfio_interrupt_signal(void);
 /* Restores the default actions and re-raises the caught signal, so the exit status says so. */
 void cvfio_reraise_interrupt(void);
 
+/* posix_spawn_file_actions_addchdir_np (glibc 2.29+, _GNU_SOURCE only). */
+#include <spawn.h>
+int cvfio_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
+
 /* mkdtemp(3) in place on a writable template ending in XXXXXX. */
 char *cvfio_mkdtemp(char *template_path);
 extern const int CVFIO_O_DIRECTORY;

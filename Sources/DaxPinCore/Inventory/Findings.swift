@@ -109,11 +109,11 @@ extension Inventory {
           .absent, "fsdax", "no filesystem mounted with -o dax",
           hint: "mkfs.ext4 or mkfs.xfs -m reflink=0 on /dev/pmemN, then mount -o dax"))
     }
-    for m in daxMounts where m.statxDax == false {
+    for m in daxMounts where m.daxOption == "dax=inode" {
       out.append(
         Finding(
-          .note, "fsdax", "\(m.mountPoint) is mounted \(m.daxOption) but statx does not report DAX on its root",
-          hint: m.daxOption == "dax=inode" ? "set the per-file flag: xfs_io -c 'chattr +x' <dir>" : "check dmesg: the block device may not support DAX"))
+          .note, "fsdax", "\(m.mountPoint) is mounted dax=inode: only files with the per-file DAX flag use DAX",
+          hint: "set the flag on the directory daxpin uses (xfs_io -c 'chattr +x' <dir>), or mount with dax=always"))
     }
     if !hugetlb.contains(where: { $0.pageSizeKB == 2048 && $0.free > 0 }) {
       out.append(

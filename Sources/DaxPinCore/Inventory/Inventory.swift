@@ -259,7 +259,8 @@ public struct DaxMount: Codable, Sendable, Equatable {
   public var fstype: String
   /// The mount option as written: `dax`, `dax=always`, `dax=inode`.
   public var daxOption: String
-  /// STATX_ATTR_DAX on the mount root; omitted when statx failed or lacks the attribute.
+  /// STATX_ATTR_DAX on the mount root; omitted when statx failed or lacks the attribute. ext4 and
+  /// xfs set it on regular files only, so a directory reads false even on a DAX mount.
   public var statxDax: Bool?
   public init(mountPoint: String, source: String, fstype: String, daxOption: String, statxDax: Bool? = nil) {
     self.mountPoint = mountPoint

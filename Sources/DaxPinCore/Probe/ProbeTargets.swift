@@ -88,7 +88,9 @@ extension ProbeTargets {
     var t = ProbeTargets()
     t.pagecacheDirectory = options.pagecacheDirectory ?? "/var/tmp"
     t.tmpfsDirectory = "/dev/shm"
-    for m in inv.daxMounts where m.statxDax != false && t.fsdaxDirectories[m.fstype] == nil {
+    // statx reports DAX on regular files only, so the mount root says nothing; the probe confirms
+    // STATX_ATTR_DAX on the file it creates.
+    for m in inv.daxMounts where t.fsdaxDirectories[m.fstype] == nil {
       t.fsdaxDirectories[m.fstype] = m.mountPoint
     }
     if !options.fsdaxDirectories.isEmpty { t.fsdaxDirectories = fsdaxOverrides }

@@ -42,6 +42,8 @@ public struct Report: Codable, Sendable, Equatable {
   public var inventory: Inventory
   public var probes: [ProbeResult]
   public var summary: Summary
+  /// How the kernel lab booted this kernel; omitted outside the lab.
+  public var lab: LabInfo?
 
   public init(
     toolVersion: String, backend: String, simulated: Bool = false, host: Host, inventory: Inventory,
@@ -72,7 +74,48 @@ public struct Report: Codable, Sendable, Equatable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case schema, tool, backend, simulated, host, kernel, inventory, probes, summary
+    case schema, tool, backend, simulated, host, kernel, inventory, probes, summary, lab
     case schemaVersion = "schema_version"
+  }
+}
+
+/// Where a lab report came from: the kernel asked for, the pmem emulation, the accelerator.
+public struct LabInfo: Codable, Sendable, Equatable {
+  /// `debian-6.1`, `source-7.3`, `custom-bzImage`.
+  public var kernel: String
+  /// The Debian package version, when the kernel came from Debian.
+  public var packageVersion: String?
+  /// `memmap` or `nvdimm`.
+  public var pmem: String
+  /// `kvm` or `tcg`, and why.
+  public var accel: String
+  public var accelReason: String
+  public var bootSeconds: Double?
+  public var probeSeconds: Double?
+  public var totalSeconds: Double?
+  public var initramfsBytes: Int?
+
+  public init(
+    kernel: String, packageVersion: String?, pmem: String, accel: String, accelReason: String, bootSeconds: Double? = nil,
+    probeSeconds: Double? = nil, totalSeconds: Double? = nil, initramfsBytes: Int? = nil
+  ) {
+    self.kernel = kernel
+    self.packageVersion = packageVersion
+    self.pmem = pmem
+    self.accel = accel
+    self.accelReason = accelReason
+    self.bootSeconds = bootSeconds
+    self.probeSeconds = probeSeconds
+    self.totalSeconds = totalSeconds
+    self.initramfsBytes = initramfsBytes
+  }
+  enum CodingKeys: String, CodingKey {
+    case kernel, pmem, accel
+    case packageVersion = "package_version"
+    case accelReason = "accel_reason"
+    case bootSeconds = "boot_seconds"
+    case probeSeconds = "probe_seconds"
+    case totalSeconds = "total_seconds"
+    case initramfsBytes = "initramfs_bytes"
   }
 }

@@ -59,7 +59,7 @@ enum PmemReader {
     let mode = ndctl_namespace_get_mode(ns)
     var out = NdNamespace(
       dev: string(ndctl_namespace_get_devname(ns)) ?? "?", mode: modeName(mode),
-      size: UInt64(ndctl_namespace_get_size(ns)), enabled: ndctl_namespace_is_enabled(ns) != 0)
+      size: UInt64(ndctl_namespace_get_size(ns)), enabled: ndctl_namespace_is_active(ns))
     if mode == NDCTL_NS_MODE_FSDAX, let pfn = ndctl_namespace_get_pfn(ns) {
       out.align = UInt64(ndctl_pfn_get_align(pfn))
       out.blockdev = string(ndctl_pfn_get_block_device(pfn))

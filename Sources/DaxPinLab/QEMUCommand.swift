@@ -1,0 +1,88 @@
+/// How the lab emulates persistent memory.
+public enum PmemMode: String, CaseIterable, Sendable {
+  /// Legacy `memmap=size!offset` regions (nd_e820): one label-less namespace per region.
+  case memmap
+  /// QEMU NVDIMMs (`nvdimm=on`, memory-backend-file, label area): NFIT, labels, namespaces.
+  case nvdimm
+}
+
+/// The QEMU machine of a lab run: q35 with a split irqchip, an Intel vIOMMU with interrupt
+/// remapping and caching mode (so VFIO in the guest can map through it), the spare `edu` PCI
+/// device, and three pmem regions.
+public struct QEMUCommand: Equatable, Sendable {
+  public var binary = "qemu-system-x86_64"
+  public var accel: Accel
+  public var kernel: String
+  public var initrd: String
+  public var console: String
+  public var pmem: PmemMode
+  /// Backing files for the NVDIMMs (nvdimm mode).
+  public var nvdimmFiles: [String] = []
+  public var memoryMiB = 2048
+  public var cpus = 2
+  /// Each pmem region's usable size (mkfs.xfs wants more than 300 MB).
+  public static let regionMiB = 512
+  /// Room QEMU keeps for the label area at the end of each NVDIMM backing file: 2 MiB keeps the
+  /// next DIMM, and so each region, 2 MiB-aligned (the 128 KiB label alone would not).
+  public static let labelSlackMiB = 2
+  /// `memmap=` starts, in the RAM q35 puts above 4 GiB (guest RAM 4 GiB: 2 GiB low, 2 GiB high);
+  /// 64 MiB gaps keep e820 from merging the three regions into one.
+  public static let memmapStartsMiB = [4096, 4672, 5248]
+
+  public init(accel: Accel, kernel: String, initrd: String, console: String, pmem: PmemMode, nvdimmFiles: [String] = []) {
+    self.accel = accel
+    self.kernel = kernel
+    self.initrd = initrd
+    self.console = console
+    self.pmem = pmem
+    self.nvdimmFiles = nvdimmFiles
+  }
+
+  public var kernelCommandLine: String {
+    var args = [
+      "console=ttyS0", "quiet", "loglevel=3", "printk.time=1", "panic=-1", "nokaslr", "intel_iommu=on",
+      "iommu=nopt", "rdinit=/init", "daxpin.pmem=\(pmem.rawValue)",
+    ]
+    if pmem == .memmap { args += Self.memmapStartsMiB.map { "memmap=\(Self.regionMiB)M!\($0)M" } }
+    return args.joined(separator: " ")
+  }
+
+  public var arguments: [String] {
+    var a = [
+      binary, "-machine", "q35,kernel-irqchip=split\(pmem == .nvdimm ? ",nvdimm=on" : "")",
+      "-accel", accel == .kvm ? "kvm" : "tcg,thread=multi", "-cpu", accel == .kvm ? "host" : "max",
+      "-smp", "\(cpus)",
+      "-m", pmem == .nvdimm ? "\(memoryMiB)M,slots=\(nvdimmFiles.count + 1),maxmem=\(memoryMiB + 4096)M" : "\(memoryMiB + 2048)M",
+      "-display", "none", "-nodefaults", "-no-reboot", "-monitor", "none",
+      "-serial", "file:\(console)",
+      "-device", "intel-iommu,intremap=on,caching-mode=on",
+      "-device", "edu",
+      "-kernel", kernel, "-initrd", initrd, "-append", kernelCommandLine,
+    ]
+    for (i, file) in nvdimmFiles.enumerated() {
+      a += [
+        "-object", "memory-backend-file,id=nvmem\(i),share=on,mem-path=\(file),size=\(Self.regionMiB + Self.labelSlackMiB)M,align=2M",
+        "-device", "nvdimm,memdev=nvmem\(i),id=nvdimm\(i),label-size=128K",
+      ]
+    }
+    return a
+  }
+}
+
+/// QEMU acceleration.
+public enum Accel: String, Sendable, CaseIterable {
+  case kvm, tcg
+}
+
+/// `--accel auto`: KVM only where it can really run a guest. /dev/kvm opening proves nothing on
+/// these machines (a PVM provider without vmx/svm kills stock kernels with "emulation failure").
+public enum AccelChoice {
+  public static func auto(cpuinfo: String, kvmNode: Bool, loadedModules: [String]) -> (Accel, String) {
+    let flags = Set(cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ").map(String.init) ?? [])
+    let hw = flags.contains("vmx") ? "kvm_intel" : flags.contains("svm") ? "kvm_amd" : nil
+    guard kvmNode else { return (.tcg, "TCG: no /dev/kvm") }
+    guard let hw else { return (.tcg, "TCG: /dev/kvm exists but the CPU has no vmx/svm, so it cannot run stock kernels") }
+    guard loadedModules.contains(hw) else { return (.tcg, "TCG: the CPU has \(hw == "kvm_intel" ? "vmx" : "svm") but \(hw) is not loaded") }
+    return (.kvm, "KVM (\(hw))")
+  }
+}

@@ -1,0 +1,109 @@
+import CVFIO
+import Glibc
+import SystemPackage
+
+/// Runs host programs for the kernel lab (apt-get, dpkg, depmod, QEMU) with posix_spawn.
+/// Output goes to files, never to pipes, so a chatty child can never deadlock the parent.
+public enum HostProcess {
+  public struct Exit: Sendable, Equatable {
+    /// The exit status, or nil when a signal ended the process.
+    public var status: Int32?
+    public var signal: Int32?
+    public var succeeded: Bool { status == 0 }
+  }
+
+  public struct Output: Sendable {
+    public var exit: Exit
+    public var stdout: String
+    public var stderr: String
+  }
+
+  public struct SpawnError: Error, CustomStringConvertible {
+    public var program: String
+    public var errno: Errno
+    public var description: String { "cannot run \(program): \(errno.name)\(errno == .noSuchFileOrDirectory ? " (not installed? run scripts/setup.sh)" : "")" }
+  }
+
+  /// Starts `argv` with stdout and stderr appended to files (or /dev/null); returns the pid.
+  public static func spawn(_ argv: [String], stdout: String = "/dev/null", stderr: String = "/dev/null", workingDirectory: String? = nil) throws -> pid_t {
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    if let workingDirectory { cvfio_spawn_addchdir(&actions, workingDirectory) }
+    var attr = posix_spawnattr_t()
+    posix_spawnattr_init(&attr)
+    defer { posix_spawnattr_destroy(&attr) }
+    // The child starts with default signal handling and nothing blocked, whatever daxpin set.
+    var all = sigset_t()
+    sigfillset(&all)
+    var none = sigset_t()
+    sigemptyset(&none)
+    posix_spawnattr_setsigdefault(&attr, &all)
+    posix_spawnattr_setsigmask(&attr, &none)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP))
+    posix_spawnattr_setpgroup(&attr, 0)
+    var cargs = argv.map { strdup($0) } + [nil]
+    defer { cargs.forEach { free($0) } }
+    var pid: pid_t = 0
+    let rc = posix_spawnp(&pid, argv[0], &actions, &attr, &cargs, environ)
+    guard rc == 0 else { throw SpawnError(program: argv[0], errno: Errno(rawValue: rc)) }
+    return pid
+  }
+
+  /// The exit of `pid` if it has ended (reaps it), nil while it runs.
+  public static func poll(_ pid: pid_t) -> Exit? {
+    var status: Int32 = 0
+    let r = waitpid(pid, &status, WNOHANG)
+    guard r == pid else { return nil }
+    return decode(status)
+  }
+
+  /// Waits for `pid`, retrying EINTR.
+  public static func wait(_ pid: pid_t) -> Exit {
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) == -1 && Glibc.errno == EINTR {}
+    return decode(status)
+  }
+
+  /// SIGKILL to the child's process group, then reaps it.
+  public static func kill(_ pid: pid_t) {
+    _ = Glibc.kill(-pid, SIGKILL)
+    _ = Glibc.kill(pid, SIGKILL)
+    _ = wait(pid)
+  }
+
+  static func decode(_ status: Int32) -> Exit {
+    let sig = status & 0x7f
+    return sig == 0 ? Exit(status: (status >> 8) & 0xff, signal: nil) : Exit(status: nil, signal: sig)
+  }
+
+  /// Runs `argv` to completion and returns what it printed.
+  public static func run(_ argv: [String], workingDirectory: String? = nil) throws -> Output {
+    let dir = try scratchDirectory()
+    defer { _ = removeTree(dir) }
+    let pid = try spawn(argv, stdout: dir + "/out", stderr: dir + "/err", workingDirectory: workingDirectory)
+    let exit = wait(pid)
+    return Output(exit: exit, stdout: readFile(dir + "/out") ?? "", stderr: readFile(dir + "/err") ?? "")
+  }
+
+  /// A new private directory under $TMPDIR or /tmp.
+  public static func scratchDirectory() throws -> String {
+    let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+    switch LinuxKernel().makeTemporaryDirectory(in: base) {
+    case .success(let d): return d
+    case .failure(let e): throw SpawnError(program: "mkdtemp \(base)", errno: e)
+    }
+  }
+
+  public static func readFile(_ path: String) -> String? { FileTree(root: "").read(path, limit: 256 << 20) }
+
+  /// `rm -rf path` without following symlinks out of the tree.
+  @discardableResult
+  public static func removeTree(_ path: String) -> Bool {
+    guard let pid = try? spawn(["rm", "-rf", "--one-file-system", "--", path]) else { return false }
+    return wait(pid).succeeded
+  }
+}

@@ -1,0 +1,124 @@
+import ArgumentParser
+import DaxPinCore
+import DaxPinLab
+import DaxPinLinux
+import FoundationEssentials
+import Glibc
+
+/// `daxpin lab`: boot real kernels under QEMU with emulated pmem and a virtual IOMMU, and probe.
+struct LabCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "lab",
+    abstract: "Boot real kernels in QEMU with emulated pmem and a vIOMMU, and run the probe in each.",
+    discussion: """
+      Kernels come from Debian's packages through the mirror this machine's apt configuration
+      names (bullseye, bookworm, trixie, sid and trixie-backports in a private apt state), from a
+      kernel you built (--kernel PATH), or are built from linux-source (--kernel source:7.3).
+      Each kernel boots once per pmem mode; reports land in OUT/<kernel>-<pmem>.json with the
+      console in OUT/<kernel>-<pmem>.console.log, and OUT/matrix.md merges them.
+
+      Examples:
+        daxpin lab                                         debian-6.1, memmap and nvdimm
+        daxpin lab --kernel debian-5.10 --kernel debian-latest --pmem nvdimm
+        daxpin lab --kernel ~/linux/arch/x86/boot/bzImage --accel tcg
+      """)
+
+  @Option(name: .customLong("kernel"), help: ArgumentHelp(
+    "debian-5.10, debian-6.1, debian-6.12, debian-latest, source:<version>, or a path (repeatable).", valueName: "KERNEL"))
+  var kernels: [String] = ["debian-6.1"]
+
+  @Option(help: ArgumentHelp("memmap, nvdimm or both.", valueName: "MODE"))
+  var pmem: String = "both"
+
+  @Option(help: ArgumentHelp("auto, kvm or tcg. auto uses KVM only where the CPU has vmx/svm and kvm_intel/kvm_amd is loaded.", valueName: "ACCEL"))
+  var accel: String = "auto"
+
+  @Option(name: .customLong("out"), help: ArgumentHelp("Directory for reports, consoles and the matrix.", valueName: "OUT"))
+  var outputDirectory: String = "lab-out"
+
+  @Option(help: ArgumentHelp("Cache for the private apt state and extracted kernels.", valueName: "DIR"))
+  var cache: String?
+
+  @Option(help: ArgumentHelp("Seconds before a boot counts as hung.", valueName: "SECONDS"))
+  var timeout: Double = 300
+
+  @Flag(help: "Fetch kernels again even when cached.")
+  var refresh = false
+
+  @Flag(help: "Fail unless the lab's core facts hold: vfio-type1v2 and io_uring refuse fsdax-{ext4,xfs}-shared.rw with EOPNOTSUPP, vfio-type1v2 pins devdax.rw, and every cell has a verdict.")
+  var check = false
+
+  func run() throws {
+    let specs: [LabKernelSpec]
+    do { specs = try kernels.map { s throws(LabError) in try LabKernelSpec(parsing: s) } } catch { throw ValidationError("\(error)") }
+    let modes: [PmemMode] =
+      switch pmem {
+      case "both": [.memmap, .nvdimm]
+      case "memmap": [.memmap]
+      case "nvdimm": [.nvdimm]
+      default: throw ValidationError("--pmem takes memmap, nvdimm or both")
+      }
+    let accelChoice: Accel? =
+      switch accel {
+      case "auto": nil
+      case "kvm": .kvm
+      case "tcg": .tcg
+      default: throw ValidationError("--accel takes auto, kvm or tcg")
+      }
+    guard getuid() == 0 else { throw Exit.toolFailure("lab needs root: it runs apt-get download and depmod into its cache (run: sudo daxpin lab)") }
+    guard let initScript = Self.findInitScript() else {
+      throw Exit.toolFailure("cannot find scripts/lab/init next to the daxpin binary: run daxpin from its source checkout")
+    }
+    let home = getenv("HOME").map { String(cString: $0) } ?? "/root"
+    let options = LabOptions(
+      kernels: specs, pmem: modes, accel: accelChoice, outputDirectory: outputDirectory,
+      cacheDirectory: cache ?? (getenv("XDG_CACHE_HOME").map { String(cString: $0) + "/daxpin" } ?? home + "/.cache/daxpin"),
+      timeoutSeconds: timeout, refresh: refresh, daxpinBinary: Self.selfPath(), initScript: initScript)
+    let start = Clock.microseconds()
+    let runs = Lab(options: options) { Stderr.line("lab: \($0)") }.run()
+
+    print(LabSummary.table(runs), terminator: "")
+    let reports = runs.compactMap(\.report)
+    if !reports.isEmpty {
+      let matrix = try Matrix(reports: reports)
+      try? Data(matrix.markdown().utf8).write(to: URL(fileURLWithPath: outputDirectory + "/matrix.md"), options: .atomic)
+      try? Data(matrix.jsonLines().utf8).write(to: URL(fileURLWithPath: outputDirectory + "/matrix.jsonl"), options: .atomic)
+      print("matrix: \(outputDirectory)/matrix.md, \(outputDirectory)/matrix.jsonl")
+    }
+    for run in runs where run.error != nil {
+      print("\n\(run.kernel)-\(run.pmem.rawValue): \(run.error!)")
+      if let tail = run.consoleTail { print("--- console tail ---\n\(tail)\n---") }
+    }
+    print("lab: \(runs.count) runs in \(String(format1: Double(Clock.microseconds() - start) / 1e6)) s")
+    var code: Int32 = runs.contains { $0.error != nil } ? 2 : reports.contains { $0.summary.fail > 0 } ? 1 : 0
+    if check {
+      let problems = LabCheck.problems(runs)
+      for p in problems { Stderr.line("lab check: \(p)") }
+      if !problems.isEmpty { code = max(code, 1) }
+      if problems.isEmpty { print("lab check: passed") }
+    }
+    if code != 0 { throw ExitCode(code) }
+  }
+
+  static func selfPath() -> String {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+    return n > 0 ? String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+  }
+
+  /// scripts/lab/init in the checkout the binary was built from (walks up from the binary).
+  static func findInitScript() -> String? {
+    var dir = selfPath()
+    for _ in 0..<8 {
+      guard let slash = dir.lastIndex(of: "/") else { break }
+      dir = String(dir[..<slash])
+      let candidate = dir + "/scripts/lab/init"
+      if FileManager.default.fileExists(atPath: candidate) { return candidate }
+    }
+    return nil
+  }
+}
+
+extension String {
+  init(format1 v: Double) { self = String(Double(Int(v * 10)) / 10) }
+}
