@@ -39,5 +39,9 @@ public struct LabConsole: Equatable, Sendable {
   }
 
   /// The last `n` lines, for an error report.
-  public func tail(_ n: Int = 30) -> String { lines.suffix(n).joined(separator: "\n") }
+  public func tail(_ n: Int = 30) -> String {
+    var all = lines[...]
+    while all.last?.isEmpty == true { all = all.dropLast() }
+    return all.suffix(n).joined(separator: "\n")
+  }
 }

@@ -15,11 +15,15 @@ public struct LabOptions: Sendable {
   public var refresh: Bool
   public var daxpinBinary: String
   public var initScript: String
+  /// The emulator to run (tests put a stand-in here).
+  public var qemuBinary: String
 
   public init(
     kernels: [LabKernelSpec], pmem: [PmemMode], accel: Accel?, outputDirectory: String, cacheDirectory: String,
-    timeoutSeconds: Double, refresh: Bool, daxpinBinary: String, initScript: String
+    timeoutSeconds: Double, refresh: Bool, daxpinBinary: String, initScript: String,
+    qemuBinary: String = "qemu-system-x86_64"
   ) {
+    self.qemuBinary = qemuBinary
     self.kernels = kernels
     self.pmem = pmem
     self.accel = accel
@@ -148,7 +152,8 @@ public struct Lab {
     }
     let console = "\(options.outputDirectory)/\(name).console.log"
     try? FileManager.default.removeItem(atPath: console)
-    let qemu = QEMUCommand(accel: accel, kernel: tree.image, initrd: built.path, console: console, pmem: pmem, nvdimmFiles: nvdimms)
+    var qemu = QEMUCommand(accel: accel, kernel: tree.image, initrd: built.path, console: console, pmem: pmem, nvdimmFiles: nvdimms)
+    qemu.binary = options.qemuBinary
     progress("\(name): booting (\(accel.rawValue))")
     let pid: pid_t
     do { pid = try HostProcess.spawn(qemu.arguments, stdout: scratch + "/qemu.out", stderr: scratch + "/qemu.err") } catch {
