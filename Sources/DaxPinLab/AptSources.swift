@@ -1,3 +1,5 @@
+import DaxPinCore
+
 /// Reads the machine's own apt configuration to find the Debian mirror it already uses, so the
 /// lab can fetch other suites through it without naming a mirror host anywhere in the code.
 public enum AptSources {
@@ -50,15 +52,5 @@ public enum AptSources {
       !s.uri.contains("security") && s.suites.contains { releases.contains($0.split(separator: "-").first.map(String.init) ?? $0) && !$0.hasSuffix("-security") }
     }
     return (candidates.first { $0.uri.hasSuffix("/debian") || $0.uri.hasSuffix("/debian/") } ?? candidates.first)?.uri
-  }
-}
-
-extension StringProtocol {
-  func trimmingCharacters(in set: String) -> String {
-    let chars = Set(set)
-    var s = Substring(self)
-    while let f = s.first, chars.contains(f) { s = s.dropFirst() }
-    while let l = s.last, chars.contains(l) { s = s.dropLast() }
-    return String(s)
   }
 }

@@ -34,15 +34,22 @@ public struct KernelTree: Sendable, Equatable {
     }
     let boot = ((try? fm.contentsOfDirectory(atPath: root + "/boot")) ?? []).sorted()
     let image: String
+    // 7.x packages follow the kernel-install layout: /usr/lib/modules/<release>/vmlinuz.
+    let moduleImages = [root, root + "/usr"].flatMap { base in
+      ((try? fm.contentsOfDirectory(atPath: base + "/lib/modules")) ?? []).sorted().map { "\(base)/lib/modules/\($0)/vmlinuz" }
+    }.filter { fm.fileExists(atPath: $0) }
     if let v = boot.first(where: { $0.hasPrefix("vmlinuz-") }) {
       image = root + "/boot/" + v
+    } else if let v = moduleImages.first {
+      image = v
     } else if fm.fileExists(atPath: root + "/arch/x86/boot/bzImage") {
       image = root + "/arch/x86/boot/bzImage"
     } else {
-      throw .setup("no kernel image in \(root) (looked for boot/vmlinuz-* and arch/x86/boot/bzImage)")
+      throw .setup("no kernel image in \(root) (looked for boot/vmlinuz-*, lib/modules/*/vmlinuz and arch/x86/boot/bzImage)")
     }
     guard let release = release(ofImage: image) else { throw .setup("\(image) is not a bzImage") }
-    let modules = ((try? fm.contentsOfDirectory(atPath: root + "/lib/modules")) ?? []).contains(release) ? root : nil
+    // /lib/modules, or /usr/lib/modules on merged-/usr releases (trixie and later).
+    let modules = [root, root + "/usr"].first { ((try? fm.contentsOfDirectory(atPath: $0 + "/lib/modules")) ?? []).contains(release) }
     var config: String? = boot.first { $0 == "config-\(release)" }.map { root + "/boot/" + $0 }
     if config == nil {
       let headers = ((try? fm.contentsOfDirectory(atPath: root + "/usr/src")) ?? []).map { root + "/usr/src/" + $0 + "/.config" }
@@ -101,6 +108,9 @@ struct DebianKernelFetcher {
       HostProcess.removeTree(deb)
     }
     let tree = try KernelTree.locate(label: kernel.rawValue, version: newest.version, root: dir + "/root")
+    guard tree.modulesRoot != nil else {
+      throw .setup("\(image) \(newest.version) unpacked without lib/modules/\(tree.release): cannot load pmem, VFIO or fs modules")
+    }
     _ = fm.createFile(atPath: dir + "/complete", contents: Data())
     try? Data((newest.version + "\n").utf8).write(to: URL(fileURLWithPath: base + "/current"))
     return tree

@@ -54,13 +54,3 @@ struct KernelConfigReader {
     return bytes.isEmpty ? nil : String(decoding: bytes, as: UTF8.self)
   }
 }
-
-extension StringProtocol {
-  func trimmingCharacters(in set: String) -> String {
-    let chars = Set(set)
-    var s = Substring(self)
-    while let f = s.first, chars.contains(f) { s = s.dropFirst() }
-    while let l = s.last, chars.contains(l) { s = s.dropLast() }
-    return String(s)
-  }
-}

@@ -1,0 +1,11 @@
+extension StringProtocol {
+  /// The string without any of `set`'s characters at either end (FoundationEssentials has no
+  /// CharacterSet trimming).
+  public func trimmingCharacters(in set: String) -> String {
+    let chars = Set(set)
+    var s = Substring(self)
+    while let f = s.first, chars.contains(f) { s = s.dropFirst() }
+    while let l = s.last, chars.contains(l) { s = s.dropLast() }
+    return String(s)
+  }
+}
