@@ -10,7 +10,9 @@ packages=(
   qemu-system-x86 busybox-static kmod ndctl daxctl e2fsprogs xfsprogs
   cpio zstd xz-utils gzip
   # tests that drop privileges (setpriv) and tests of the lab's apt handling
-  util-linux apt dpkg ca-certificates
+  util-linux apt dpkg ca-certificates binutils
+  # `daxpin lab --kernel source:<version>` builds a kernel from linux-source
+  make gcc bc flex bison libelf-dev libssl-dev dwarves
 )
 
 SUDO=""

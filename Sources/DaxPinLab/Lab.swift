@@ -47,6 +47,9 @@ public struct LabRun: Sendable {
   public var error: String?
   public var consoleTail: String?
   public var reportPath: String?
+  /// What `ndctl list -N` and `daxctl list` printed in the guest, for comparison with the inventory.
+  public var ndctlList: String?
+  public var daxctlList: String?
   public var bootSeconds: Double?
   public var probeSeconds: Double?
   public var totalSeconds: Double
@@ -214,6 +217,8 @@ public struct Lab {
       run.reportPath = path
     }
     run.report = report
+    run.ndctlList = parsed.sections["ndctl"]
+    run.daxctlList = parsed.sections["daxctl"]
     let s = report.summary
     progress("\(name): \(s.pass) pass, \(s.fail) fail, \(s.skip) skip, \(s.error) error (boot \(fmt(run.bootSeconds)) s, probe \(fmt(run.probeSeconds)) s)")
     return run

@@ -38,8 +38,68 @@ public enum LabCheck {
         let p = probes["vfio-type1v2.devdax.rw"]
         out.append("\(name): vfio-type1v2.devdax.rw should be pinned, got \(p.map { "\($0.outcome.rawValue) \($0.errnoName ?? "") \($0.reason ?? "")" } ?? "nothing")")
       }
+      out += PmemAgreement.problems(inventory: report.inventory.pmem, ndctl: run.ndctlList, daxctl: run.daxctlList).map { "\(name): \($0)" }
       let expected = Interface.allCases.count * MemoryKind.allCases.count * Access.allCases.count
       if report.probes.count != expected { out.append("\(name): \(report.probes.count) cells, expected \(expected)") }
+    }
+    return out
+  }
+}
+
+/// Does the inventory (libndctl / libdaxctl through daxpin) list what `ndctl list -N` and
+/// `daxctl list` list? Compared field by field on the keys both print.
+public enum PmemAgreement {
+  struct Namespace: Decodable, Equatable {
+    var dev: String
+    var mode: String
+    var size: UInt64?
+    var blockdev: String?
+    var chardev: String?
+  }
+  struct DaxDev: Decodable, Equatable {
+    var chardev: String
+    var size: UInt64
+    var align: UInt64?
+    var mode: String?
+  }
+
+  public static func problems(inventory: PmemInfo, ndctl: String?, daxctl: String?) -> [String] {
+    var out: [String] = []
+    if let ndctl {
+      let listed = ndctl.trimmingCharacters(in: " \n").isEmpty ? [] : (try? ReportJSON.decode([Namespace].self, from: ndctl))
+      if let listed {
+        let ours = inventory.namespaces.map {
+          Namespace(dev: $0.dev, mode: $0.mode, size: $0.size, blockdev: $0.blockdev, chardev: $0.chardev)
+        }
+        for ns in listed {
+          guard let mine = ours.first(where: { $0.dev == ns.dev }) else {
+            out.append("ndctl lists \(ns.dev) (\(ns.mode)) but the inventory does not")
+            continue
+          }
+          if mine != ns { out.append("inventory \(mine) differs from ndctl list \(ns)") }
+        }
+        if ours.count != listed.count { out.append("inventory has \(ours.count) namespaces, ndctl lists \(listed.count)") }
+      } else {
+        out.append("cannot read ndctl list -N output")
+      }
+    }
+    if let daxctl {
+      let listed = daxctl.trimmingCharacters(in: " \n").isEmpty ? [] : (try? ReportJSON.decode([DaxDev].self, from: daxctl))
+      if let listed {
+        let ours = inventory.daxDevices
+        for d in listed {
+          guard let mine = ours.first(where: { $0.chardev == d.chardev }) else {
+            out.append("daxctl lists \(d.chardev) but the inventory does not")
+            continue
+          }
+          if mine.size != d.size || (d.align != nil && mine.align != d.align) || (d.mode != nil && mine.mode != d.mode) {
+            out.append("inventory \(mine.chardev) size \(mine.size) align \(mine.align) \(mine.mode) differs from daxctl list \(d)")
+          }
+        }
+        if ours.count != listed.count { out.append("inventory has \(ours.count) dax devices, daxctl lists \(listed.count)") }
+      } else {
+        out.append("cannot read daxctl list output")
+      }
     }
     return out
   }

@@ -151,3 +151,40 @@ enum FakeKernel {
     return Data(b)
   }
 }
+
+@Suite("inventory against ndctl / daxctl list")
+struct PmemAgreementTests {
+  let inventory = PmemInfo(
+    buses: [
+      NdBus(
+        provider: "e820", dev: "ndbus0",
+        regions: [
+          NdRegion(dev: "region0", size: 536_870_912, namespaces: [NdNamespace(dev: "namespace0.0", mode: "fsdax", size: 526_385_152, blockdev: "pmem0")]),
+          NdRegion(dev: "region2", size: 536_870_912, namespaces: [NdNamespace(dev: "namespace2.0", mode: "devdax", size: 526_385_152, chardev: "dax2.0")]),
+        ])
+    ],
+    daxRegions: [DaxRegion(id: 2, size: 526_385_152, align: 2_097_152, devices: [DaxDevice(chardev: "dax2.0", size: 526_385_152, align: 2_097_152, mode: "devdax")])])
+
+  // What ndctl 76 prints in the lab guest (abridged to the keys compared).
+  let ndctl = """
+    [
+      {"dev":"namespace2.0","mode":"devdax","map":"dev","size":526385152,"uuid":"x","chardev":"dax2.0","align":2097152},
+      {"dev":"namespace0.0","mode":"fsdax","map":"dev","size":526385152,"uuid":"y","sector_size":512,"align":2097152,"blockdev":"pmem0"}
+    ]
+    """
+  let daxctl = #"[{"chardev":"dax2.0","size":526385152,"target_node":0,"align":2097152,"mode":"devdax"}]"#
+
+  @Test func agreeingListsHaveNoProblems() {
+    #expect(PmemAgreement.problems(inventory: inventory, ndctl: ndctl, daxctl: daxctl).isEmpty)
+  }
+
+  @Test func disagreementsAreNamed() {
+    var inv = inventory
+    inv.buses[0].regions[0].namespaces[0].size = 1
+    inv.daxRegions = []
+    let p = PmemAgreement.problems(inventory: inv, ndctl: ndctl, daxctl: daxctl)
+    #expect(p.contains { $0.contains("differs from ndctl list") })
+    #expect(p.contains("daxctl lists dax2.0 but the inventory does not"))
+    #expect(PmemAgreement.problems(inventory: inv, ndctl: "garbage", daxctl: nil) == ["cannot read ndctl list -N output"])
+  }
+}
