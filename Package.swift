@@ -32,18 +32,24 @@ let package = Package(
         "DaxPinCore", "CVFIO", "CDaxctl", "CZlib",
         .product(name: "SystemPackage", package: "swift-system"),
       ]),
+    // The fake-device backend: a simulated kernel behind the same seam, with kernel profiles.
+    .target(
+      name: "DaxPinFake",
+      dependencies: ["DaxPinCore", .product(name: "SystemPackage", package: "swift-system")]),
     // Host side of the kernel lab: fetch kernels, build the initramfs, run QEMU, collect reports.
-    .target(name: "DaxPinLab", dependencies: ["DaxPinCore", "DaxPinLinux"]),
+    .target(name: "DaxPinLab", dependencies: ["DaxPinCore", "DaxPinLinux", "DaxPinFake"]),
     .executableTarget(
       name: "daxpin",
       dependencies: [
-        "DaxPinCore", "DaxPinLinux", "DaxPinLab",
+        "DaxPinCore", "DaxPinLinux", "DaxPinLab", "DaxPinFake",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "DaxPinCoreTests", dependencies: ["DaxPinCore"]),
     .testTarget(
       name: "DaxPinLinuxTests", dependencies: ["DaxPinLinux", "DaxPinCore", "CVFIO"],
       exclude: ["Fixtures"]),
+    .testTarget(
+      name: "DaxPinFakeTests", dependencies: ["DaxPinFake", "DaxPinCore"], exclude: ["Fixtures"]),
     .testTarget(name: "DaxPinLabTests", dependencies: ["DaxPinLab", "DaxPinCore", "DaxPinLinux"]),
     .testTarget(name: "daxpinTests", dependencies: ["daxpin", "DaxPinCore"]),
   ],

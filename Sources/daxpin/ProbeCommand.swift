@@ -1,5 +1,6 @@
 import ArgumentParser
 import DaxPinCore
+import DaxPinFake
 import DaxPinLinux
 import Glibc
 
@@ -20,7 +21,27 @@ struct ProbeCommand: ParsableCommand {
         daxpin probe --quiet                       only what did not pass
         daxpin probe --interface io_uring --json   io_uring only, as the JSON report
         daxpin probe --fsdax-dir /mnt/pmem --devdax /dev/dax0.0 --vfio-group 7
+        daxpin probe --backend fake --profile linux-4.14   what UNSAFE looks like (simulated)
       """)
+
+  @Option(help: ArgumentHelp("linux (real syscalls, needs root) or fake (a simulated kernel; any user).", valueName: "BACKEND"))
+  var backend: String = "linux"
+
+  @Option(help: ArgumentHelp("With --backend fake: linux-4.14, linux-5.10, linux-6.1, linux-6.12 or linux-latest.", valueName: "PROFILE"))
+  var profile: String = "linux-6.1"
+
+  @Option(help: ArgumentHelp("With --backend fake: fsdax+devdax+vfio, devdax-only, no-pmem or no-vfio.", valueName: "NAME"))
+  var topology: String = "fsdax+devdax+vfio"
+
+  func validate() throws {
+    guard backend == "linux" || backend == "fake" else { throw ValidationError("--backend takes linux or fake") }
+    guard KernelProfile(rawValue: profile) != nil else {
+      throw ValidationError("unknown profile \(profile): \(KernelProfile.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+    guard FakeTopology(rawValue: topology) != nil else {
+      throw ValidationError("unknown topology \(topology): \(FakeTopology.allCases.map(\.rawValue).joined(separator: ", "))")
+    }
+  }
 
   @OptionGroup var output: OutputOptions
 
@@ -52,6 +73,7 @@ struct ProbeCommand: ParsableCommand {
   var interruptAfter: Int?
 
   func run() throws {
+    if backend == "fake" { return try runFake() }
     guard getuid() == 0 else {
       throw Exit.toolFailure("probe needs root: it opens VFIO groups, /dev/iommu and /dev/dax and pins memory (run: sudo daxpin probe)")
     }
@@ -95,6 +117,27 @@ struct ProbeCommand: ParsableCommand {
       throw ExitCode(128 + sig)
     }
     let report = Report(toolVersion: DaxpinVersion.string, backend: "linux", host: Report.Host.current, inventory: inventory, probes: results)
+    let text = try ReportJSON.encode(report)
+    try output.writeFile(text)
+    print(output.json ? text : ProbeText.render(report, quiet: quiet, color: isatty(1) == 1), terminator: "")
+    if report.summary.exitCode != 0 { throw ExitCode(report.summary.exitCode) }
+  }
+}
+
+extension ProbeCommand {
+  /// The same probe against a simulated kernel: any user, nothing touched, labelled simulated.
+  func runFake() throws {
+    let fake = FakeKernel(profile: KernelProfile(rawValue: profile)!, topology: FakeTopology(rawValue: topology)!)
+    let inventory = fake.inventory
+    let options = ProbeOptions(pagecacheDirectory: pagecacheDir ?? "/mnt/pagecache", devdax: devdax, vfioGroup: vfioGroup)
+    let engine = ProbeEngine(
+      kernel: fake, targets: ProbeTargets.resolve(inventory: inventory, options: options), features: KernelFeatures(inventory.kernel),
+      interfaces: interfaces.isEmpty ? Interface.allCases : interfaces, kinds: kinds.isEmpty ? MemoryKind.allCases : kinds,
+      accesses: accesses.isEmpty ? Access.allCases : accesses)
+    let results = (try? engine.run()) ?? []
+    let report = Report(
+      toolVersion: DaxpinVersion.string, backend: "fake", simulated: true, host: .init(hostname: "daxpin-fake", arch: "x86_64"),
+      inventory: inventory, probes: results)
     let text = try ReportJSON.encode(report)
     try output.writeFile(text)
     print(output.json ? text : ProbeText.render(report, quiet: quiet, color: isatty(1) == 1), terminator: "")

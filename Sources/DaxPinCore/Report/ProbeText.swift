@@ -30,7 +30,9 @@ public enum ProbeText {
 
   public static func render(_ report: Report, quiet: Bool, color: Bool) -> String {
     var lines: [String] = []
-    if report.simulated == true { lines.append("SIMULATED: fake backend, kernel profile — not a real kernel's answer") }
+    if report.simulated == true {
+      lines.append("SIMULATED: fake backend (\(report.kernel.configSource)), not a real kernel's answer")
+    }
     // Skips that share an interface and a reason (an absent interface, an absent memory kind)
     // collapse into one line: `io_uring: Checking io_uring.devdax.* (2 probes, unsupported)`.
     var i = 0

@@ -1,0 +1,80 @@
+import DaxPinCore
+
+/// A kernel the fake simulates. A profile is trusted only for what a real kernel of that version
+/// showed in the lab (`labVerified`): the contract tests hold each one to the lab's Debian report
+/// cell by cell. `linux-4.14` predates the 2018 fix and shows what UNSAFE looks like.
+public enum KernelProfile: String, CaseIterable, Sendable {
+  case linux4_14 = "linux-4.14"
+  case linux5_10 = "linux-5.10"
+  case linux6_1 = "linux-6.1"
+  case linux6_12 = "linux-6.12"
+  case linuxLatest = "linux-latest"
+
+  public var version: KernelVersion {
+    switch self {
+    case .linux4_14: KernelVersion(4, 14, 0)
+    case .linux5_10: KernelVersion(5, 10, 223)
+    case .linux6_1: KernelVersion(6, 1, 176)
+    case .linux6_12: KernelVersion(6, 12, 107)
+    case .linuxLatest: KernelVersion(7, 3, 4)
+    }
+  }
+
+  /// The Debian kernel whose lab report this profile must equal; nil for linux-4.14.
+  public var labKernel: String? {
+    switch self {
+    case .linux4_14: nil
+    case .linux5_10: "debian-5.10"
+    case .linux6_1: "debian-6.1"
+    case .linux6_12: "debian-6.12"
+    case .linuxLatest: "debian-latest"
+    }
+  }
+  public var labVerified: Bool { labKernel != nil }
+
+  public init?(labKernel: String) {
+    guard let p = Self.allCases.first(where: { $0.labKernel == labKernel }) else { return nil }
+    self = p
+  }
+
+  /// `uname -r` of the simulated kernel.
+  public var release: String { "\(version.major).\(version.minor).\(version.patch)-daxpin-fake" }
+
+  /// io_uring arrived in 5.1.
+  public var hasIOUring: Bool { version >= KernelVersion(5, 1) }
+  /// Debian builds every lab kernel without CONFIG_IOMMUFD, so the profiles that mirror them lack it.
+  public var hasIOMMUFD: Bool { false }
+  /// `vfio: disable filesystem-dax page pinning` (4.16, 2018).
+  var refusesFsdaxInVFIO: Bool { version >= KernelVersion(4, 16) }
+  /// 5.11 moved the fsdax test into check_vma_flags, before any page is pinned.
+  var checksFsdaxBeforePinning: Bool { version >= KernelVersion(5, 11) }
+  /// 6.5: writable long-term pins of file mappings that need dirty tracking are refused
+  /// (EFAULT), io_uring hands its file check to GUP and pins with pin_user_pages_fast.
+  var refusesWritableFilePins: Bool { version >= KernelVersion(6, 5) }
+
+  /// The CONFIG_* options of the simulated kernel, as Debian sets them.
+  var config: [String: String] {
+    var c = [
+      "CONFIG_ZONE_DEVICE": "y", "CONFIG_LIBNVDIMM": "m", "CONFIG_BLK_DEV_PMEM": "m", "CONFIG_X86_PMEM_LEGACY": "m",
+      "CONFIG_ACPI_NFIT": "m", "CONFIG_FS_DAX": "y", "CONFIG_DEV_DAX": "m", "CONFIG_DEV_DAX_PMEM": "m",
+      "CONFIG_TRANSPARENT_HUGEPAGE": "y", "CONFIG_HUGETLBFS": "y", "CONFIG_VFIO": "m", "CONFIG_VFIO_IOMMU_TYPE1": "m",
+      "CONFIG_VFIO_PCI": "m", "CONFIG_VFIO_NOIOMMU": "y", "CONFIG_IOMMUFD": "n", "CONFIG_INTEL_IOMMU": "y",
+      "CONFIG_AMD_IOMMU": "y", "CONFIG_GUP_TEST": "n",
+    ]
+    c["CONFIG_IO_URING"] = hasIOUring ? "y" : nil
+    return c
+  }
+}
+
+/// What the simulated host has.
+public enum FakeTopology: String, CaseIterable, Sendable {
+  /// fsdax ext4 and xfs mounts, a devdax device, a VFIO group with one device: the lab guest.
+  case full = "fsdax+devdax+vfio"
+  case devdaxOnly = "devdax-only"
+  case noPmem = "no-pmem"
+  case noVFIO = "no-vfio"
+
+  var hasFsdax: Bool { self == .full || self == .noVFIO }
+  var hasDevdax: Bool { self != .noPmem }
+  var hasVFIO: Bool { self != .noVFIO }
+}

@@ -1,0 +1,74 @@
+import DaxPinCore
+import Foundation
+import SystemPackage
+import Testing
+
+@testable import DaxPinFake
+
+/// Rows of the real lab reports (`daxpin report matrix --jsonl` over lab-out/debian-*.json from
+/// Debian's 5.10.223, 6.1.176, 6.12.107 and 7.3.4 kernels, memmap and NVDIMM).
+let labRows: [Matrix.Row] = {
+  let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/lab-debian.jsonl")
+  let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
+  return text.split(separator: "\n").compactMap { try? ReportJSON.decode(Matrix.Row.self, from: String($0)) }
+}()
+
+/// The profile that stands for a Debian kernel release (same major.minor).
+func profile(forRelease release: String) -> KernelProfile? {
+  guard let v = KernelVersion(release: release) else { return nil }
+  return KernelProfile.allCases.first { $0.version.major == v.major && $0.version.minor == v.minor }
+}
+
+@Suite("contract: each lab-verified profile equals the real kernel, cell by cell")
+struct ContractTests {
+  @Test func fixturesCoverEveryVerifiedProfileAndPmemMode() {
+    let kernels = Set(labRows.compactMap { profile(forRelease: $0.kernel) })
+    #expect(kernels == Set(KernelProfile.allCases.filter(\.labVerified)))
+    #expect(Set(labRows.compactMap(\.pmem)) == ["memmap", "nvdimm"])
+    #expect(labRows.count == 8 * 156)
+  }
+
+  @Test(arguments: KernelProfile.allCases.filter(\.labVerified))
+  func profileEqualsLab(_ p: KernelProfile) throws {
+    let report = FakeKernel(profile: p).probeReport(toolVersion: "test")
+    #expect(report.simulated == true)
+    let fake = Dictionary(report.probes.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    let real = labRows.filter { profile(forRelease: $0.kernel) == p }
+    #expect(real.count == 2 * 156)
+    var disagreements: [String] = []
+    for row in real {
+      let id = ProbeID(row.interface, row.kind, row.access).description
+      guard let f = fake[id] else {
+        disagreements.append("\(id): missing in the fake")
+        continue
+      }
+      if f.outcome != row.outcome || f.errnoName != row.errnoName || f.verdict != row.verdict {
+        disagreements.append(
+          "\(id) [\(row.pmem ?? "")]: lab \(row.outcome.rawValue) \(row.errnoName ?? "") \(row.verdict.rawValue), fake \(f.outcome.rawValue) \(f.errnoName ?? "") \(f.verdict.rawValue)")
+      }
+    }
+    #expect(disagreements.isEmpty, "\(p.rawValue) vs \(p.labKernel!):\n\(disagreements.joined(separator: "\n"))")
+  }
+
+  @Test func linux414ShowsUnsafe() {
+    let report = FakeKernel(profile: .linux4_14).probeReport(toolVersion: "test")
+    #expect(!KernelProfile.linux4_14.labVerified)
+    let unsafe = report.probes.filter { $0.unsafe == true }
+    #expect(!unsafe.isEmpty)
+    #expect(unsafe.allSatisfy { $0.memory.kind.pinsFilesystemDAXPages && $0.interface.usesVFIOContainer })
+    #expect(report.summary.exitCode == 1)
+    #expect(report.probes.filter { $0.interface == .ioUring }.allSatisfy { $0.outcome == .unsupported }, "io_uring arrived in 5.1")
+  }
+
+  @Test(arguments: FakeTopology.allCases)
+  func topologies(_ t: FakeTopology) {
+    let report = FakeKernel(profile: .linux6_1, topology: t).probeReport(toolVersion: "test")
+    let fsdax = report.probes.filter { $0.memory.kind.isFilesystemDAX }
+    let devdax = report.probes.filter { $0.memory.kind == .devdax }
+    let vfio = report.probes.filter { $0.interface == .vfioType1v2 && $0.memory.kind == .anon }
+    #expect(fsdax.allSatisfy { ($0.outcome == .unsupported) == !t.hasFsdax || $0.interface != .ioUring })
+    #expect(devdax.filter { $0.interface == .ioUring }.allSatisfy { ($0.outcome == .unsupported) == !t.hasDevdax })
+    #expect(vfio.allSatisfy { ($0.outcome == .unsupported) == !t.hasVFIO })
+    #expect(report.summary.fail == 0 && report.summary.error == 0)
+  }
+}
