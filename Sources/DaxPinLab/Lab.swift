@@ -1,4 +1,5 @@
 import DaxPinCore
+import DaxPinFake
 import DaxPinLinux
 import FoundationEssentials
 import Glibc
@@ -50,6 +51,10 @@ public struct LabRun: Sendable {
   /// What `ndctl list -N` and `daxctl list` printed in the guest, for comparison with the inventory.
   public var ndctlList: String?
   public var daxctlList: String?
+  /// The fake profile this kernel is held to, and every cell or misuse answer where they differ;
+  /// nil when no profile stands for the kernel.
+  public var profile: String?
+  public var contract: [String]?
   public var bootSeconds: Double?
   public var probeSeconds: Double?
   public var totalSeconds: Double
@@ -219,6 +224,12 @@ public struct Lab {
     run.report = report
     run.ndctlList = parsed.sections["ndctl"]
     run.daxctlList = parsed.sections["daxctl"]
+    if let profile = KernelProfile(labKernel: tree.label) {
+      let real = parsed.sections["contract"].flatMap { try? ReportJSON.decode([String: String].self, from: $0) } ?? [:]
+      run.profile = profile.rawValue
+      run.contract = Contract.differences(report: report, answers: real, profile: profile)
+      if !run.contract!.isEmpty { progress("\(name): \(run.contract!.count) disagreements with profile \(profile.rawValue)") }
+    }
     let s = report.summary
     progress("\(name): \(s.pass) pass, \(s.fail) fail, \(s.skip) skip, \(s.error) error (boot \(fmt(run.bootSeconds)) s, probe \(fmt(run.probeSeconds)) s)")
     return run

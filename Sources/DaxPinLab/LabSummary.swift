@@ -3,7 +3,7 @@ import DaxPinCore
 /// The table printed at the end of a lab run, and the checks the test command enforces.
 public enum LabSummary {
   public static func table(_ runs: [LabRun]) -> String {
-    var lines = ["", "kernel            release                  pmem    boot s  probe s  total s  pass fail skip error  result"]
+    var lines = ["", "kernel            release                  pmem    boot s  probe s  total s  pass fail skip error  result  contract"]
     for r in runs {
       let s = r.report?.summary
       func col(_ v: String, _ w: Int) -> String { v.count >= w ? v + " " : v + String(repeating: " ", count: w - v.count) }
@@ -11,7 +11,8 @@ public enum LabSummary {
         col(r.kernel, 18) + col(r.release ?? "-", 25) + col(r.pmem.rawValue, 8) + col(fmt(r.bootSeconds), 8) + col(fmt(r.probeSeconds), 9)
           + col(fmt(r.totalSeconds), 9) + col(s.map { "\($0.pass)" } ?? "-", 5) + col(s.map { "\($0.fail)" } ?? "-", 5)
           + col(s.map { "\($0.skip)" } ?? "-", 5) + col(s.map { "\($0.error)" } ?? "-", 7)
-          + (r.error != nil ? "ERROR" : (s?.unsafe ?? 0) > 0 ? "UNSAFE" : (s?.fail ?? 0) > 0 ? "FAIL" : "ok"))
+          + col(r.error != nil ? "ERROR" : (s?.unsafe ?? 0) > 0 ? "UNSAFE" : (s?.fail ?? 0) > 0 ? "FAIL" : "ok", 8)
+          + (r.contract.map { $0.isEmpty ? "= \(r.profile!)" : "\($0.count) differ from \(r.profile!)" } ?? "-"))
     }
     return lines.joined(separator: "\n") + "\n"
   }
@@ -38,6 +39,7 @@ public enum LabCheck {
         let p = probes["vfio-type1v2.devdax.rw"]
         out.append("\(name): vfio-type1v2.devdax.rw should be pinned, got \(p.map { "\($0.outcome.rawValue) \($0.errnoName ?? "") \($0.reason ?? "")" } ?? "nothing")")
       }
+      out += (run.contract ?? []).map { "\(name): contract with \(run.profile ?? "?"): \($0)" }
       out += PmemAgreement.problems(inventory: report.inventory.pmem, ndctl: run.ndctlList, daxctl: run.daxctlList).map { "\(name): \($0)" }
       let expected = Interface.allCases.count * MemoryKind.allCases.count * Access.allCases.count
       if report.probes.count != expected { out.append("\(name): \(report.probes.count) cells, expected \(expected)") }

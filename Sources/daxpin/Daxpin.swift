@@ -17,7 +17,7 @@ struct Daxpin: ParsableCommand {
         sudo daxpin probe             pin every memory kind through every interface
       """,
     version: DaxpinVersion.string,
-    subcommands: [InventoryCommand.self, ProbeCommand.self, LabCommand.self, ReportCommand.self])
+    subcommands: [InventoryCommand.self, ProbeCommand.self, LabCommand.self, ReportCommand.self, ContractCommand.self])
 }
 
 enum DaxpinVersion {

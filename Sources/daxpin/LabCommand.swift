@@ -90,7 +90,12 @@ struct LabCommand: ParsableCommand {
       if let tail = run.consoleTail { print("--- console tail ---\n\(tail)\n---") }
     }
     print("lab: \(runs.count) runs in \(String(format1: Double(Clock.microseconds() - start) / 1e6)) s")
-    var code: Int32 = runs.contains { $0.error != nil } ? 2 : reports.contains { $0.summary.fail > 0 } ? 1 : 0
+    for run in runs where !(run.contract ?? []).isEmpty {
+      print("\n\(run.kernel)-\(run.pmem.rawValue) disagrees with profile \(run.profile!):")
+      run.contract!.forEach { print("  \($0)") }
+    }
+    let contractBroken = runs.contains { !($0.contract ?? []).isEmpty }
+    var code: Int32 = runs.contains { $0.error != nil } ? 2 : reports.contains { $0.summary.fail > 0 } || contractBroken ? 1 : 0
     if check {
       let problems = LabCheck.problems(runs)
       for p in problems { Stderr.line("lab check: \(p)") }

@@ -72,3 +72,39 @@ struct ContractTests {
     #expect(report.summary.fail == 0 && report.summary.error == 0)
   }
 }
+
+@Suite("misuse scenarios against the fake")
+struct MisuseTests {
+  @Test(arguments: KernelProfile.allCases.filter { $0.hasIOUring })
+  func answersAreTheKernelsErrnos(_ p: KernelProfile) {
+    let fake = FakeKernel(profile: p)
+    let inv = fake.inventory
+    let answers = MisuseScenarios.run(fake, .init(targets: ProbeTargets.resolve(inventory: inv, options: ProbeOptions())))
+    #expect(answers == [
+      "vfio.set-iommu-without-group": "EINVAL", "vfio.map-before-set-iommu": "EINVAL", "vfio.overlapping-map": "EEXIST",
+      "vfio.unaligned-map": "EINVAL", "vfio.iova-outside-windows": "EINVAL", "vfio.unmap-reports-size": "ok 4194304",
+      "vfio.group-opened-twice": "EBUSY", "devdax.private-mmap": "EINVAL", "devdax.unaligned-mmap": "EINVAL",
+      "io_uring.register-twice": "EBUSY", "io_uring.unregister-without-buffers": "ENXIO", "io_uring.unmapped-buffer": "EFAULT",
+    ])
+    #expect(fake.held == (0, 0, 0))
+  }
+
+  @Test func limitsAreResourceLimited() {
+    let tight = FakeKernel(profile: .linux6_1, memlockKB: 64)
+    let r = tight.probeReport(toolVersion: "t")
+    let cell = r.probes.first { $0.id == "io_uring.anon.rw" }
+    #expect(cell?.outcome == .resourceLimited)
+    #expect(cell?.errnoName == "ENOMEM")
+    let noEntries = FakeKernel(profile: .linux6_1, dmaEntryLimit: 0).probeReport(toolVersion: "t")
+    #expect(noEntries.probes.first { $0.id == "vfio-type1v2.anon.rw" }?.errnoName == "ENOSPC")
+    let notViable = FakeKernel(profile: .linux6_1, groupViable: false).probeReport(toolVersion: "t")
+    #expect(notViable.probes.first { $0.id == "vfio-type1v2.anon.rw" }?.reason?.contains("not viable") == true)
+    let noHuge = FakeKernel(profile: .linux6_1, hugetlbPages: 0)
+    #expect(noHuge.map(length: 2 << 20, protection: .readWrite, source: .anonymous(hugetlb: true)) == .failure(.noMemory))
+  }
+
+  @Test func differencesIgnoreUnsupported() {
+    #expect(MisuseScenarios.differences(real: ["vfio.unaligned-map": "EINVAL", "devdax.private-mmap": "unsupported: no devdax"],
+      model: ["vfio.unaligned-map": "EFAULT", "devdax.private-mmap": "EINVAL"]) == ["vfio.unaligned-map: kernel EINVAL, profile EFAULT"])
+  }
+}
