@@ -108,7 +108,10 @@ struct LabCommand: ParsableCommand {
   static func selfPath() -> String {
     var buf = [CChar](repeating: 0, count: 4096)
     let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-    return n > 0 ? String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+    guard n > 0 else { return CommandLine.arguments[0] }
+    let path = String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    // Rebuilt while running: the kernel appends " (deleted)"; the path now holds the new build.
+    return path.hasSuffix(" (deleted)") ? String(path.dropLast(" (deleted)".count)) : path
   }
 
   /// scripts/lab/init in the checkout the binary was built from (walks up from the binary).
