@@ -88,14 +88,14 @@ public struct Lab {
     progress("accelerator: \(reason)")
     var runs: [LabRun] = []
     for spec in options.kernels {
-      let start = monotonicSeconds()
+      let start = MonotonicClock.seconds()
       let tree: KernelTree
       do {
         tree = try kernelTree(spec)
         progress("\(spec.label): kernel \(tree.release)\(tree.version.map { " (\($0))" } ?? "")")
       } catch {
         for pmem in options.pmem {
-          runs.append(LabRun(kernel: spec.label, pmem: pmem, error: "\(error)", totalSeconds: monotonicSeconds() - start))
+          runs.append(LabRun(kernel: spec.label, pmem: pmem, error: "\(error)", totalSeconds: MonotonicClock.seconds() - start))
         }
         progress("\(spec.label): ERROR \(error)")
         continue
@@ -121,9 +121,9 @@ public struct Lab {
   }
 
   func boot(_ tree: KernelTree, pmem: PmemMode, accel: Accel, accelReason: String) -> LabRun {
-    let start = monotonicSeconds()
+    let start = MonotonicClock.seconds()
     var run = boot(tree, pmem: pmem, accel: accel, accelReason: accelReason, start: start)
-    run.totalSeconds = monotonicSeconds() - start
+    run.totalSeconds = MonotonicClock.seconds() - start
     return run
   }
 
@@ -177,7 +177,7 @@ public struct Lab {
       usleep(200_000)
       exit = HostProcess.poll(pid)
       let text = HostProcess.readFile(console) ?? ""
-      let now = monotonicSeconds()
+      let now = MonotonicClock.seconds()
       if bootAt == nil, text.contains("DAXPIN-LAB: kernel") { bootAt = now }
       if probeStart == nil, text.contains("===DAXPIN-BEGIN probe===") { probeStart = now }
       if probeEnd == nil, text.contains("===DAXPIN-END probe") { probeEnd = now }
@@ -214,7 +214,7 @@ public struct Lab {
     }
     report.lab = LabInfo(
       kernel: tree.label, packageVersion: tree.version, pmem: pmem.rawValue, accel: accel.rawValue, accelReason: accelReason,
-      bootSeconds: run.bootSeconds, probeSeconds: run.probeSeconds, totalSeconds: monotonicSeconds() - start,
+      bootSeconds: run.bootSeconds, probeSeconds: run.probeSeconds, totalSeconds: MonotonicClock.seconds() - start,
       initramfsBytes: built.bytes)
     let path = "\(options.outputDirectory)/\(name).json"
     if let json = try? ReportJSON.encode(report) {
@@ -236,13 +236,8 @@ public struct Lab {
   }
 }
 
-func fmt(_ v: Double?) -> String {
+/// Seconds to one decimal (`27.4`), `?` when unknown.
+public func fmt(_ v: Double?) -> String {
   guard let v else { return "?" }
   return String(Double(Int(v * 10)) / 10)
-}
-
-func monotonicSeconds() -> Double {
-  var ts = timespec()
-  clock_gettime(CLOCK_MONOTONIC, &ts)
-  return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }

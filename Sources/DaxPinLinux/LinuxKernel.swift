@@ -113,11 +113,9 @@ public struct LinuxKernel: Kernel {
 
   public func pinAccounting() -> PinAccounting? {
     guard let status = FileTree(root: "").read("/proc/self/status") else { return nil }
-    func kb(_ key: String) -> Int? {
-      status.split(separator: "\n").first { $0.hasPrefix(key) }
-        .flatMap { $0.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { Int($0) } }
-    }
-    guard let pin = kb("VmPin:"), let lck = kb("VmLck:") else { return nil }
+    guard let pin = ProcStatus.field("VmPin", in: status).flatMap({ Int($0) }),
+      let lck = ProcStatus.field("VmLck", in: status).flatMap({ Int($0) })
+    else { return nil }
     return PinAccounting(pinnedKB: pin, lockedKB: lck)
   }
 

@@ -74,7 +74,7 @@ struct LabCommand: ParsableCommand {
       kernels: specs, pmem: modes, accel: accelChoice, outputDirectory: outputDirectory,
       cacheDirectory: cache ?? (getenv("XDG_CACHE_HOME").map { String(cString: $0) + "/daxpin" } ?? home + "/.cache/daxpin"),
       timeoutSeconds: timeout, refresh: refresh, daxpinBinary: Self.selfPath(), initScript: initScript)
-    let start = Clock.microseconds()
+    let start = MonotonicClock.seconds()
     let runs = Lab(options: options) { Stderr.line("lab: \($0)") }.run()
 
     print(LabSummary.table(runs), terminator: "")
@@ -89,7 +89,7 @@ struct LabCommand: ParsableCommand {
       print("\n\(run.kernel)-\(run.pmem.rawValue): \(run.error!)")
       if let tail = run.consoleTail { print("--- console tail ---\n\(tail)\n---") }
     }
-    print("lab: \(runs.count) runs in \(String(format1: Double(Clock.microseconds() - start) / 1e6)) s")
+    print("lab: \(runs.count) runs in \(fmt(MonotonicClock.seconds() - start)) s")
     for run in runs where !(run.contract ?? []).isEmpty {
       print("\n\(run.kernel)-\(run.pmem.rawValue) disagrees with profile \(run.profile!):")
       run.contract!.forEach { print("  \($0)") }
@@ -125,8 +125,4 @@ struct LabCommand: ParsableCommand {
     }
     return nil
   }
-}
-
-extension String {
-  init(format1 v: Double) { self = String(Double(Int(v * 10)) / 10) }
 }

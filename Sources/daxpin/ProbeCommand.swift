@@ -98,7 +98,7 @@ struct ProbeCommand: ParsableCommand {
       kernel: kernel, targets: targets, features: KernelFeatures(inventory.kernel),
       interfaces: interfaces.isEmpty ? Interface.allCases : interfaces,
       kinds: kinds.isEmpty ? MemoryKind.allCases : kinds, accesses: accesses.isEmpty ? Access.allCases : accesses,
-      clock: Clock.microseconds)
+      clock: MonotonicClock.microseconds)
     var done = 0
     let interruptAfter = self.interruptAfter
     engine.onResult = { _ in
@@ -148,14 +148,6 @@ extension ProbeCommand {
 extension Interface: ExpressibleByArgument {}
 extension MemoryKind: ExpressibleByArgument {}
 extension Access: ExpressibleByArgument {}
-
-enum Clock {
-  static func microseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) * 1_000_000 + UInt64(ts.tv_nsec) / 1000
-  }
-}
 
 extension Report.Host {
   static var current: Report.Host {

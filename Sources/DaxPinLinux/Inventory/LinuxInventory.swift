@@ -45,15 +45,12 @@ public struct LinuxInventory: Sendable {
 
   /// Bit `cap` of CapEff in /proc/self/status (CAP_IPC_LOCK is 14).
   static func hasCapability(_ cap: Int, status: String) -> Bool {
-    guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
-      let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: " \t"), radix: 16)
-    else { return false }
+    guard let mask = ProcStatus.field("CapEff", in: status).flatMap({ UInt64($0, radix: 16) }) else { return false }
     return mask & (1 << UInt64(cap)) != 0
   }
 
   static func uid(status: String) -> UInt32 {
-    guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }) else { return 0 }
-    return line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { UInt32($0) } ?? 0
+    ProcStatus.field("Uid", in: status).flatMap { UInt32($0) } ?? 0
   }
 
   func ioUring() -> IOUringInfo {
