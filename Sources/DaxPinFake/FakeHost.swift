@@ -48,10 +48,15 @@ extension FakeKernel {
   }
 
   /// A whole probe run against this simulated kernel: the report `daxpin probe --backend fake` prints.
-  public func probeReport(toolVersion: String, options: ProbeOptions = ProbeOptions(pagecacheDirectory: "/mnt/pagecache")) -> Report {
+  public func probeReport(
+    toolVersion: String, options: ProbeOptions = ProbeOptions(pagecacheDirectory: "/mnt/pagecache"),
+    interfaces: [Interface] = Interface.allCases, kinds: [MemoryKind] = MemoryKind.allCases, accesses: [Access] = Access.allCases
+  ) -> Report {
     let inv = inventory
     let targets = ProbeTargets.resolve(inventory: inv, options: options)
-    let results = (try? ProbeEngine(kernel: self, targets: targets, features: KernelFeatures(inv.kernel)).run()) ?? []
+    let engine = ProbeEngine(
+      kernel: self, targets: targets, features: KernelFeatures(inv.kernel), interfaces: interfaces, kinds: kinds, accesses: accesses)
+    let results = (try? engine.run()) ?? []
     return Report(
       toolVersion: toolVersion, backend: "fake", simulated: true, host: .init(hostname: "daxpin-fake", arch: "x86_64"), inventory: inv,
       probes: results)

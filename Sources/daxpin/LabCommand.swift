@@ -77,6 +77,15 @@ struct LabCommand: ParsableCommand {
     let start = MonotonicClock.seconds()
     let runs = Lab(options: options) { Stderr.line("lab: \($0)") }.run()
 
+    for run in runs {
+      guard let report = run.report else { continue }
+      print("\n\(run.kernel)-\(run.pmem.rawValue) (\(report.kernel.release)): DAX verdicts")
+      for p in report.probes where p.access == .rw && (p.memory.kind.isFilesystemDAX || p.memory.kind == .devdax)
+        && (p.interface == .vfioType1v2 || p.interface == .ioUring || p.interface == .iommufd) && p.outcome != .unsupported
+      {
+        print(ProbeText.line(p, color: isatty(1) == 1))
+      }
+    }
     print(LabSummary.table(runs), terminator: "")
     let reports = runs.compactMap(\.report)
     if !reports.isEmpty {

@@ -128,16 +128,11 @@ extension ProbeCommand {
   /// The same probe against a simulated kernel: any user, nothing touched, labelled simulated.
   func runFake() throws {
     let fake = FakeKernel(profile: KernelProfile(rawValue: profile)!, topology: FakeTopology(rawValue: topology)!)
-    let inventory = fake.inventory
-    let options = ProbeOptions(pagecacheDirectory: pagecacheDir ?? "/mnt/pagecache", devdax: devdax, vfioGroup: vfioGroup)
-    let engine = ProbeEngine(
-      kernel: fake, targets: ProbeTargets.resolve(inventory: inventory, options: options), features: KernelFeatures(inventory.kernel),
+    let report = fake.probeReport(
+      toolVersion: DaxpinVersion.string,
+      options: ProbeOptions(pagecacheDirectory: pagecacheDir ?? "/mnt/pagecache", devdax: devdax, vfioGroup: vfioGroup),
       interfaces: interfaces.isEmpty ? Interface.allCases : interfaces, kinds: kinds.isEmpty ? MemoryKind.allCases : kinds,
       accesses: accesses.isEmpty ? Access.allCases : accesses)
-    let results = (try? engine.run()) ?? []
-    let report = Report(
-      toolVersion: DaxpinVersion.string, backend: "fake", simulated: true, host: .init(hostname: "daxpin-fake", arch: "x86_64"),
-      inventory: inventory, probes: results)
     let text = try ReportJSON.encode(report)
     try output.writeFile(text)
     print(output.json ? text : ProbeText.render(report, quiet: quiet, color: isatty(1) == 1), terminator: "")

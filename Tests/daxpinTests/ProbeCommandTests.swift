@@ -111,3 +111,32 @@ struct ProbeCommandTests {
     #expect(try Run.daxpin(["probe", "--kind", "fsdax"]).status == 64)
   }
 }
+
+@Suite("daxpin probe --backend fake, end to end")
+struct FakeProbeCommandTests {
+  @Test(.enabled(if: isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "drops to nobody"))
+  func anyUserGetsASimulatedReport() throws {
+    let r = try Run.daxpin(["probe", "--backend", "fake", "--profile", "linux-6.1", "--json"], asUser: 65534)
+    #expect(r.status == 0)
+    let report = try ReportJSON.decode(Report.self, from: r.stdout)
+    #expect(report.simulated == true)
+    #expect(report.backend == "fake")
+    #expect(report.probes.count == 156)
+    #expect(report.probes.first { $0.id == "vfio-type1v2.fsdax-xfs-shared.rw" }?.errnoName == "EOPNOTSUPP")
+    #expect(report.probes.first { $0.id == "vfio-type1v2.devdax.rw" }?.outcome == .pinned)
+  }
+
+  @Test func unsafeProfileFailsAndSaysSimulated() throws {
+    let r = try Run.daxpin(["probe", "--backend", "fake", "--profile", "linux-4.14", "--interface", "vfio-type1v2", "--kind", "fsdax-ext4-shared"])
+    #expect(r.status == 1)
+    #expect(r.stdout.hasPrefix("SIMULATED: fake backend (simulated: linux-4.14)"))
+    #expect(r.stdout.contains("FAIL UNSAFE"))
+  }
+
+  @Test func topologyAndProfileAreChecked() throws {
+    let r = try Run.daxpin(["probe", "--backend", "fake", "--topology", "no-pmem", "--interface", "io_uring", "--kind", "devdax", "--json"])
+    #expect(try ReportJSON.decode(Report.self, from: r.stdout).probes.allSatisfy { $0.outcome == .unsupported })
+    #expect(try Run.daxpin(["probe", "--backend", "fake", "--profile", "linux-2.6"]).status == 64)
+    #expect(try Run.daxpin(["probe", "--backend", "qemu"]).status == 64)
+  }
+}
