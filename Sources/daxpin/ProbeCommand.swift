@@ -90,6 +90,13 @@ struct ProbeCommand: ParsableCommand {
       case .failure(let e): throw Exit.toolFailure("--fsdax-dir \(dir): \(e.name)")
       }
     }
+    if let dir = pagecacheDir {
+      switch kernel.status(dir) {
+      case .success(let st) where st.type == .directory: break
+      case .success: throw Exit.toolFailure("--pagecache-dir \(dir) is not a directory")
+      case .failure(let e): throw Exit.toolFailure("--pagecache-dir \(dir): \(e.name)")
+      }
+    }
     if let devdax, case .failure(let e) = kernel.status(devdax) {
       throw Exit.toolFailure("--devdax \(devdax): \(e.name)")
     }
