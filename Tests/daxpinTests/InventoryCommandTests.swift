@@ -88,16 +88,5 @@ struct ReportMatrixCommandTests {
     #expect(r3.stderr == "daxpin: cannot read /nonexistent.json\n")
   }
 
-  @Test(.enabled(if: isRoot, "probe needs root"))
-  func matrixOfARealReport() throws {
-    let path = NSTemporaryDirectory() + "daxpin-m-\(UUID().uuidString).json"
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    _ = try Run.daxpin(["probe", "--interface", "io_uring", "--output", path, "--quiet"])
-    let md = try Run.daxpin(["report", "matrix", path])
-    #expect(md.status == 0)
-    #expect(md.stdout.contains("## io_uring"))
-    #expect(md.stdout.contains("✔"))
-    let jl = try Run.daxpin(["report", "matrix", "--jsonl", path])
-    #expect(jl.stdout.split(separator: "\n").count == 26)
-  }
+
 }

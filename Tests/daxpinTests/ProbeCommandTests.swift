@@ -109,6 +109,20 @@ struct ProbeCommandTests {
     #expect(report.probes.allSatisfy { $0.reason != nil })
   }
 
+  // Here, not in the report suite: every test that runs a real probe is in this serialized suite,
+  // so the leftover checks never see another test's run in progress.
+  @Test(.enabled(if: isRoot, "probe needs root"))
+  func matrixOfARealReport() throws {
+    let path = NSTemporaryDirectory() + "daxpin-m-\(UUID().uuidString).json"
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    _ = try Run.daxpin(["probe", "--interface", "io_uring", "--output", path, "--quiet"])
+    let md = try Run.daxpin(["report", "matrix", path])
+    #expect(md.status == 0)
+    #expect(md.stdout.contains("## io_uring"))
+    #expect(md.stdout.contains("✔"))
+    let jl = try Run.daxpin(["report", "matrix", "--jsonl", path])
+    #expect(jl.stdout.split(separator: "\n").count == 26)
+  }
   @Test func usageErrors() throws {
     #expect(try Run.daxpin(["probe", "--interface", "rdma"]).status == 64)
     #expect(try Run.daxpin(["probe", "--kind", "fsdax"]).status == 64)
