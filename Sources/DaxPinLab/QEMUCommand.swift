@@ -42,6 +42,8 @@ public struct QEMUCommand: Equatable, Sendable {
     var args = [
       "console=ttyS0", "quiet", "loglevel=3", "printk.time=1", "panic=-1", "nokaslr", "intel_iommu=on",
       "iommu=nopt", "rdinit=/init", "daxpin.pmem=\(pmem.rawValue)",
+      // For a kernel with brd built in (source:<version>); a module gets the same from insmod.
+      "brd.rd_nr=1", "brd.rd_size=131072",
     ]
     if pmem == .memmap { args += Self.memmapStartsMiB.map { "memmap=\(Self.regionMiB)M!\($0)M" } }
     return args.joined(separator: " ")

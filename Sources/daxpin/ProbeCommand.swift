@@ -124,14 +124,19 @@ struct ProbeCommand: ParsableCommand {
       throw ExitCode(128 + sig)
     }
     let report = Report(toolVersion: DaxpinVersion.string, backend: "linux", host: Report.Host.current, inventory: inventory, probes: results)
+    try emit(report)
+  }
+}
+
+extension ProbeCommand {
+  /// Prints the report (text or JSON), writes --output, and exits with the report's exit code.
+  func emit(_ report: Report) throws {
     let text = try ReportJSON.encode(report)
     try output.writeFile(text)
     print(output.json ? text : ProbeText.render(report, quiet: quiet, color: isatty(1) == 1), terminator: "")
     if report.summary.exitCode != 0 { throw ExitCode(report.summary.exitCode) }
   }
-}
 
-extension ProbeCommand {
   /// The same probe against a simulated kernel: any user, nothing touched, labelled simulated.
   func runFake() throws {
     let fake = FakeKernel(profile: KernelProfile(rawValue: profile)!, topology: FakeTopology(rawValue: topology)!)
@@ -140,10 +145,7 @@ extension ProbeCommand {
       options: ProbeOptions(pagecacheDirectory: pagecacheDir ?? "/mnt/pagecache", devdax: devdax, vfioGroup: vfioGroup),
       interfaces: interfaces.isEmpty ? Interface.allCases : interfaces, kinds: kinds.isEmpty ? MemoryKind.allCases : kinds,
       accesses: accesses.isEmpty ? Access.allCases : accesses)
-    let text = try ReportJSON.encode(report)
-    try output.writeFile(text)
-    print(output.json ? text : ProbeText.render(report, quiet: quiet, color: isatty(1) == 1), terminator: "")
-    if report.summary.exitCode != 0 { throw ExitCode(report.summary.exitCode) }
+    try emit(report)
   }
 }
 
