@@ -48,6 +48,14 @@ extension FakeState {
     return .success(())
   }
 
+  /// VFIO_GROUP_GET_DEVICE_FD: the group must be in a container whose IOMMU is set.
+  mutating func groupDevice(_ g: Int32, _ name: String) -> Result<FileDescriptor, Errno> {
+    guard case .group(_, let c) = fds[g] else { return .failure(.inappropriateIOCTLForDevice) }
+    guard let c, case .container(let st) = fds[c], st.iommu != nil else { return .failure(.invalidArgument) }
+    guard name == "0000:00:03.0" else { return .failure(.noSuchFileOrDirectory) }
+    return newFD(.device(bound: nil, attached: nil))
+  }
+
   mutating func setIOMMU(_ c: Int32, _ type: VFIOIOMMUType) -> Result<Void, Errno> {
     guard case .container(var st) = fds[c] else { return .failure(.inappropriateIOCTLForDevice) }
     guard !st.groups.isEmpty else { return .failure(.invalidArgument) }

@@ -61,6 +61,7 @@ public final class FakeKernel: Kernel {
     case "vfioAPIVersion", "vfioCheckExtension", "vfioGroupStatus", "vfioIOMMUInfo": [.inappropriateIOCTLForDevice, .invalidArgument]
     case "vfioGroupSetContainer": [.notPermitted, .resourceBusy, .invalidArgument]
     case "vfioSetIOMMU": [.resourceBusy, .invalidArgument, .operationNotSupportedByDevice]
+    case "vfioGroupGetDeviceFD": [.invalidArgument, .resourceBusy, .noSuchFileOrDirectory]
     case "vfioMapDMA": [.invalidArgument, .fileExists, .noSpace, .noMemory, .badAddress, .notSupported]
     case "vfioUnmapDMA": [.invalidArgument]
     case "ioUringSetup": [.noMemory, .notPermitted, .tooManyOpenFiles]
@@ -119,6 +120,9 @@ public final class FakeKernel: Kernel {
   }
   public func vfioGroupUnsetContainer(_ g: FileDescriptor) -> Result<Void, Errno> {
     state.withLock { s in s.trace.append("vfioGroupUnsetContainer"); return s.unsetContainer(g.rawValue) }
+  }
+  public func vfioGroupGetDeviceFD(_ g: FileDescriptor, device: String) -> Result<FileDescriptor, Errno> {
+    call("vfioGroupGetDeviceFD") { $0.groupDevice(g.rawValue, device) }
   }
   public func vfioSetIOMMU(_ c: FileDescriptor, _ t: VFIOIOMMUType) -> Result<Void, Errno> { call("vfioSetIOMMU") { $0.setIOMMU(c.rawValue, t) } }
   public func vfioIOMMUInfo(_ c: FileDescriptor) -> Result<VFIOIOMMUInfo, Errno> { call("vfioIOMMUInfo") { $0.iommuInfo(c.rawValue) } }

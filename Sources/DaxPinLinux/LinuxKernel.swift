@@ -143,6 +143,10 @@ public struct LinuxKernel: Kernel {
     nothingOrErrno { cvfio_group_unset_container(g.rawValue) }
   }
 
+  public func vfioGroupGetDeviceFD(_ g: FileDescriptor, device: String) -> Result<FileDescriptor, Errno> {
+    valueOrErrno { cvfio_group_get_device_fd(g.rawValue, device) }.map { FileDescriptor(rawValue: $0) }
+  }
+
   public func vfioSetIOMMU(_ c: FileDescriptor, _ type: VFIOIOMMUType) -> Result<Void, Errno> {
     nothingOrErrno { cvfio_set_iommu(c.rawValue, type.rawValue) }
   }

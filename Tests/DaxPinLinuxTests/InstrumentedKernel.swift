@@ -131,6 +131,9 @@ final class InstrumentedKernel: Kernel {
   }
   func vfioGroupSetContainer(_ g: FileDescriptor, _ c: FileDescriptor) -> Result<Void, Errno> { modelled("VFIO_GROUP_SET_CONTAINER", ()) }
   func vfioGroupUnsetContainer(_ g: FileDescriptor) -> Result<Void, Errno> { .success(()) }
+  func vfioGroupGetDeviceFD(_ g: FileDescriptor, device: String) -> Result<FileDescriptor, Errno> {
+    acquire("VFIO_GROUP_GET_DEVICE_FD") { vfio == nil ? .failure(.inappropriateIOCTLForDevice) : modelFD() }
+  }
   func vfioSetIOMMU(_ c: FileDescriptor, _ t: VFIOIOMMUType) -> Result<Void, Errno> { modelled("VFIO_SET_IOMMU", ()) }
   func vfioIOMMUInfo(_ c: FileDescriptor) -> Result<VFIOIOMMUInfo, Errno> {
     modelled("VFIO_IOMMU_GET_INFO", VFIOIOMMUInfo(ranges: [IOVARange(start: 0, last: 0xfedf_ffff)], pageSizes: 0x4000_1000, dmaAvailable: 65535))

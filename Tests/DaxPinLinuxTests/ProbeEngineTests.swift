@@ -163,6 +163,25 @@ struct NotExercisedTests {
     #expect(r[0].request == "VFIO_IOMMU_MAP_DMA iova=0x200000 size=0x200000 READ|WRITE")
   }
 
+  @Test func compatContainerOpensTheDeviceToGetADomain() throws {
+    let dirs = try ScratchDirs()
+    let kernel = InstrumentedKernel(vfio: .init())
+    let target = VFIOGroupTarget(id: 4, node: "/dev/vfio/4", deviceAddress: "0000:00:03.0")
+    let r = try ProbeEngine(
+      kernel: kernel, targets: dirs.targets(vfio: target, iommufd: true), features: thisKernel, interfaces: [.iommufdCompat, .vfioType1v2],
+      kinds: [.anon], accesses: [.rw]
+    ).run()
+    #expect(r.map(\.outcome) == [.pinned, .pinned])
+    #expect(kernel.calls.filter { $0 == "VFIO_GROUP_GET_DEVICE_FD" }.count == 1, "only the compat container opens the device")
+    #expect(kernel.held == (0, 0, 0, 0))
+  }
+
+  @Test func compatContainerWithoutADeviceIsNotExercised() throws {
+    let r = try run(VFIOGroupTarget(id: 4, node: "/dev/vfio/4"), interfaces: [.iommufdCompat], iommufd: true)
+    #expect(r[0].outcome == .notExercised)
+    #expect(r[0].reason?.contains("compat IOAS has no domain") == true)
+  }
+
   @Test func busyGroupIsAClearError() throws {
     let r = try run(VFIOGroupTarget(id: 4, node: "/dev/vfio/4"), model: .init(groupOpenErrno: .resourceBusy))
     #expect(r[0].outcome == .setupFailed)

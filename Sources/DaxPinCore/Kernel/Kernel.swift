@@ -57,6 +57,9 @@ public protocol Kernel: Sendable {
   func vfioGroupSetContainer(_ group: FileDescriptor, _ container: FileDescriptor) -> Result<Void, Errno>
   /// `VFIO_GROUP_UNSET_CONTAINER`.
   func vfioGroupUnsetContainer(_ group: FileDescriptor) -> Result<Void, Errno>
+  /// `VFIO_GROUP_GET_DEVICE_FD`: opens a device of the group by name (`0000:00:03.0`). With
+  /// iommufd's compat container this is what binds the device to the IOAS and gives it a domain.
+  func vfioGroupGetDeviceFD(_ group: FileDescriptor, device: String) -> Result<FileDescriptor, Errno>
   /// `VFIO_SET_IOMMU`: attach the container's groups to an IOMMU domain of this backend.
   func vfioSetIOMMU(_ container: FileDescriptor, _ type: VFIOIOMMUType) -> Result<Void, Errno>
   /// `VFIO_IOMMU_GET_INFO`: IOVA windows, page sizes, DMA mappings available.

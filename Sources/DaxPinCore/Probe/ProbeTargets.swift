@@ -56,7 +56,12 @@ public struct VFIOGroupTarget: Sendable, Equatable {
   public var mdevOnly: Bool
   /// The vfio cdev of the group's first device (`/dev/vfio/devices/vfio0`), 6.6+.
   public var deviceCdev: String?
-  public init(id: Int, node: String, noiommu: Bool = false, mdevOnly: Bool = false, deviceCdev: String? = nil) {
+  /// The group's first device (`0000:00:03.0`), for VFIO_GROUP_GET_DEVICE_FD.
+  public var deviceAddress: String?
+  public init(
+    id: Int, node: String, noiommu: Bool = false, mdevOnly: Bool = false, deviceCdev: String? = nil, deviceAddress: String? = nil
+  ) {
+    self.deviceAddress = deviceAddress
     self.id = id
     self.node = node
     self.noiommu = noiommu
@@ -115,7 +120,7 @@ extension ProbeTargets {
       t.vfioGroup = VFIOGroupTarget(
         id: node.id, node: node.node, noiommu: node.noiommu,
         mdevOnly: !devices.isEmpty && devices.allSatisfy { $0.bus == "mdev" },
-        deviceCdev: devices.compactMap(\.vfioCdev).first)
+        deviceCdev: devices.compactMap(\.vfioCdev).first, deviceAddress: devices.first?.address)
     } else if let id = options.vfioGroup {
       t.vfioGroup = VFIOGroupTarget(id: id, node: "/dev/vfio/\(id)")
     }

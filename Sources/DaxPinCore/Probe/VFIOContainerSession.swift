@@ -68,6 +68,16 @@ struct VFIOContainerSession: PinSession {
     try kernel.vfioGroupSetContainer(g, c).orUnavailable("VFIO_GROUP_SET_CONTAINER")
     cleanup.add("unset container") { _ = kernel.vfioGroupUnsetContainer(g) }
     try kernel.vfioSetIOMMU(c, type).orUnavailable("VFIO_SET_IOMMU(\(type))")
+    // iommufd's compat container gives the IOAS a domain only when a device of the group is opened
+    // (lab, source 7.3: MAP_DMA "succeeded" on fsdax with VmPin +0 until then). The legacy type1
+    // container has its domain from SET_IOMMU, and there the device is left closed: opening it may
+    // reset it.
+    var deviceOpen = interface != .iommufdCompat
+    if interface == .iommufdCompat, let address = group.deviceAddress {
+      let d = try kernel.vfioGroupGetDeviceFD(g, device: address).orUnavailable("VFIO_GROUP_GET_DEVICE_FD \(address)")
+      cleanup.add("close device") { kernel.close(d) }
+      deviceOpen = true
+    }
 
     var ranges = [IOVARange(start: 0, last: (1 << 39) - 1)]
     var reason: String?
@@ -76,6 +86,7 @@ struct VFIOContainerSession: PinSession {
     } else {
       if case .success(let info) = kernel.vfioIOMMUInfo(c), !info.ranges.isEmpty { ranges = info.ranges }
       if group.mdevOnly { reason = "mdev-only group: type1 keeps no IOMMU domain and pins nothing at MAP_DMA" }
+      if !deviceOpen { reason = "no device of the group could be opened: the compat IOAS has no domain and pins nothing" }
     }
     return VFIOContainerSession(kernel: kernel, container: c, ranges: ranges, notExercisedReason: reason)
   }
