@@ -175,7 +175,7 @@ struct TargetTests {
     let t = ProbeTargets.resolve(inventory: fullInventory(), options: ProbeOptions())
     #expect(t.fsdaxDirectories == ["ext4": "/mnt/pmem"])
     #expect(t.devdax == DevdaxTarget(path: "/dev/dax1.0", align: 2 << 20))
-    #expect(t.vfioGroup == VFIOGroupTarget(id: 3, node: "/dev/vfio/3"))
+    #expect(t.vfioGroup == VFIOGroupTarget(id: 3, node: "/dev/vfio/3", deviceAddress: "0000:00:03.0"))
     #expect(t.pagecacheDirectory == "/var/tmp")
     #expect(t.hugetlbFree2M == 8)
   }
