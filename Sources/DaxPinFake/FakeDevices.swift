@@ -10,6 +10,24 @@ extension FakeState {
   func container(_ fd: Int32) -> Result<ContainerState, Errno> {
     switch fds[fd] {
     case .container(let c): return .success(c)
+    case .iommufd(let st): return .success(st.compat)
+    case nil: return .failure(.badFileDescriptor)
+    default: return .failure(.inappropriateIOCTLForDevice)
+    }
+  }
+
+  /// Runs `body` on the container behind `fd` (/dev/vfio/vfio, or /dev/iommu in compat mode)
+  /// and stores what it changed.
+  mutating func withContainer<T>(_ fd: Int32, _ body: (inout ContainerState) -> Result<T, Errno>) -> Result<T, Errno> {
+    switch fds[fd] {
+    case .container(var c):
+      let r = body(&c)
+      fds[fd] = .container(c)
+      return r
+    case .iommufd(var st):
+      let r = body(&st.compat)
+      fds[fd] = .iommufd(st)
+      return r
     case nil: return .failure(.badFileDescriptor)
     default: return .failure(.inappropriateIOCTLForDevice)
     }
@@ -24,26 +42,29 @@ extension FakeState {
     guard case .group(let id, let current) = fds[g] else { return .failure(.inappropriateIOCTLForDevice) }
     guard current == nil else { return .failure(.invalidArgument) }
     guard groupViable else { return .failure(.notPermitted) }
-    guard case .container(var st) = fds[c] else { return .failure(.badFileDescriptor) }
-    // A second group may join only a container whose IOMMU is already set (vfio_container_attach_group).
-    if !st.groups.isEmpty && st.iommu == nil { return .failure(.invalidArgument) }
-    st.groups.insert(id)
-    fds[c] = .container(st)
-    fds[g] = .group(id: id, container: c)
-    return .success(())
+    let r: Result<Void, Errno> = withContainer(c) { st in
+      // A second group may join only a container whose IOMMU is already set (vfio_container_attach_group).
+      if !st.groups.isEmpty && st.iommu == nil { return .failure(.invalidArgument) }
+      st.groups.insert(id)
+      return .success(())
+    }
+    if case .success = r { fds[g] = .group(id: id, container: c) }
+    return r.mapError { $0 == .inappropriateIOCTLForDevice ? .badFileDescriptor : $0 }
   }
 
   mutating func unsetContainer(_ g: Int32) -> Result<Void, Errno> {
     guard case .group(let id, let current) = fds[g], let c = current else { return .failure(.invalidArgument) }
-    if case .container(var st) = fds[c] {
+    var released = 0
+    _ = withContainer(c) { st -> Result<Void, Errno> in
       st.groups.remove(id)
       if st.groups.isEmpty {
-        for d in st.dma { lockedKB -= d.kb }
+        released = st.dma.reduce(0) { $0 + $1.kb }
         st.dma = []
         st.iommu = nil
       }
-      fds[c] = .container(st)
+      return .success(())
     }
+    if case .iommufd = fds[c] { pinnedKB -= released } else { lockedKB -= released }
     fds[g] = .group(id: id, container: nil)
     return .success(())
   }
@@ -51,30 +72,31 @@ extension FakeState {
   /// VFIO_GROUP_GET_DEVICE_FD: the group must be in a container whose IOMMU is set.
   mutating func groupDevice(_ g: Int32, _ name: String) -> Result<FileDescriptor, Errno> {
     guard case .group(_, let c) = fds[g] else { return .failure(.inappropriateIOCTLForDevice) }
-    guard let c, case .container(let st) = fds[c], st.iommu != nil else { return .failure(.invalidArgument) }
+    guard let c, case .success(let st) = container(c), st.iommu != nil else { return .failure(.invalidArgument) }
     guard name == "0000:00:03.0" else { return .failure(.noSuchFileOrDirectory) }
-    return newFD(.device(bound: nil, attached: nil))
+    _ = withContainer(c) { $0.openDevices += 1; return .success(()) }
+    return newFD(.groupDevice(container: c))
   }
 
   mutating func setIOMMU(_ c: Int32, _ type: VFIOIOMMUType) -> Result<Void, Errno> {
-    guard case .container(var st) = fds[c] else { return .failure(.inappropriateIOCTLForDevice) }
-    guard !st.groups.isEmpty else { return .failure(.invalidArgument) }
-    guard st.iommu == nil else { return .failure(.resourceBusy) }
-    guard type != .noiommu else { return .failure(.invalidArgument) }
-    st.iommu = type
-    fds[c] = .container(st)
-    return .success(())
+    withContainer(c) { st in
+      guard !st.groups.isEmpty else { return .failure(.invalidArgument) }
+      guard st.iommu == nil else { return .failure(.resourceBusy) }
+      guard type != .noiommu else { return .failure(.invalidArgument) }
+      st.iommu = type
+      return .success(())
+    }
   }
 
   func iommuInfo(_ c: Int32) -> Result<VFIOIOMMUInfo, Errno> {
-    guard case .container(let st) = fds[c] else { return .failure(.inappropriateIOCTLForDevice) }
+    guard case .success(let st) = container(c) else { return .failure(fds[c] == nil ? .badFileDescriptor : .inappropriateIOCTLForDevice) }
     guard st.iommu != nil else { return .failure(.invalidArgument) }
     return .success(VFIOIOMMUInfo(ranges: Self.iovaWindows, pageSizes: 0x4020_1000, dmaAvailable: Int64(dmaEntryLimit - st.dma.count)))
   }
 
   /// VFIO_IOMMU_MAP_DMA, in vfio_dma_do_map's order of checks.
   mutating func mapDMA(_ c: Int32, _ m: DMAMapping) -> Result<Void, Errno> {
-    guard case .container(var st) = fds[c] else { return .failure(.inappropriateIOCTLForDevice) }
+    guard case .success(var st) = container(c) else { return .failure(fds[c] == nil ? .badFileDescriptor : .inappropriateIOCTLForDevice) }
     guard st.iommu != nil else { return .failure(.invalidArgument) }  // MAP before SET_IOMMU
     let page: UInt64 = 4096
     guard m.size > 0, m.size % page == 0, m.iova % page == 0, m.vaddr % page == 0 else { return .failure(.invalidArgument) }
@@ -84,25 +106,39 @@ extension FakeState {
     guard st.dma.count < dmaEntryLimit else { return .failure(.noSpace) }
     guard let vma = covering(m.vaddr, m.size) else { return .failure(.badAddress) }
     let kb = Int(m.size / 1024)
-    if let e = policy.vfio(vma, write: m.access == .rw) { return .failure(e) }
-    // Device-DAX pages are ZONE_DEVICE: pinned, but not charged as locked memory.
-    let charged = vma.backing == .devdax ? 0 : kb
-    if overMemlock(charged) { return .failure(.noMemory) }
-    st.dma.append((m.iova, m.size, charged))
-    lockedKB += charged
-    fds[c] = .container(st)
-    return .success(())
+    if st.compat {
+      // iommufd's compat container: iopt_map_user_pages pins (pin_user_pages_fast first) only
+      // when the IOAS has a domain, i.e. once a device of the group is open.
+      let pins = st.openDevices > 0
+      if pins, let e = policy.iommufd(vma, write: m.access == .rw) { return .failure(e) }
+      let charged = pins ? kb : 0
+      if overMemlock(charged) { return .failure(.noMemory) }
+      st.dma.append((m.iova, m.size, charged))
+      pinnedKB += charged
+    } else {
+      if let e = policy.vfio(vma, write: m.access == .rw) { return .failure(e) }
+      // Device-DAX pages are ZONE_DEVICE: pinned, but type1 does not charge them as locked memory.
+      let charged = vma.backing == .devdax ? 0 : kb
+      if overMemlock(charged) { return .failure(.noMemory) }
+      st.dma.append((m.iova, m.size, charged))
+      lockedKB += charged
+    }
+    let updated = st
+    return withContainer(c) { $0 = updated; return .success(()) }
   }
 
   /// VFIO_IOMMU_UNMAP_DMA: removes the mappings inside the range and reports the bytes unmapped.
   mutating func unmapDMA(_ c: Int32, iova: UInt64, size: UInt64) -> Result<UInt64, Errno> {
-    guard case .container(var st) = fds[c] else { return .failure(.inappropriateIOCTLForDevice) }
-    guard st.iommu != nil else { return .failure(.invalidArgument) }
-    let inside = st.dma.filter { $0.iova >= iova && $0.iova + $0.size <= iova + size }
-    st.dma.removeAll { $0.iova >= iova && $0.iova + $0.size <= iova + size }
-    for d in inside { lockedKB -= d.kb }
-    fds[c] = .container(st)
-    return .success(inside.reduce(0) { $0 + $1.size })
+    var freed = 0
+    let r: Result<UInt64, Errno> = withContainer(c) { st in
+      guard st.iommu != nil else { return .failure(.invalidArgument) }
+      let inside = st.dma.filter { $0.iova >= iova && $0.iova + $0.size <= iova + size }
+      st.dma.removeAll { $0.iova >= iova && $0.iova + $0.size <= iova + size }
+      freed = inside.reduce(0) { $0 + $1.kb }
+      return .success(inside.reduce(0) { $0 + $1.size })
+    }
+    if case .iommufd = fds[c] { pinnedKB -= freed } else { lockedKB -= freed }
+    return r
   }
 
   // MARK: iommufd and the vfio cdev

@@ -32,6 +32,8 @@ enum OpenObject {
   case container(ContainerState)
   case group(id: Int, container: Int32?)
   case device(bound: Int32?, attached: UInt32?)
+  /// A device opened from its group with VFIO_GROUP_GET_DEVICE_FD, through this container fd.
+  case groupDevice(container: Int32)
   case iommufd(IOMMUFDState)
   case ring(registered: [Mapping])
   case null
@@ -43,9 +45,13 @@ struct ContainerState {
   var dma: [(iova: UInt64, size: UInt64, kb: Int)] = []
   /// `/dev/iommu` opened as a type1 container (IOMMUFD_VFIO_CONTAINER).
   var compat = false
+  /// Devices opened with VFIO_GROUP_GET_DEVICE_FD: the compat IOAS has a domain only with one.
+  var openDevices = 0
 }
 
 struct IOMMUFDState {
+  /// The same fd used as a VFIO type1 container (compat).
+  var compat = ContainerState(compat: true)
   var nextID: UInt32 = 1
   var ioas: [UInt32: [(iova: UInt64, length: UInt64, kb: Int)]] = [:]
   /// IOAS ids with a device attached: only those pin.
@@ -167,8 +173,11 @@ struct FakeState {
     guard let o = fds.removeValue(forKey: fd) else { preconditionFailure("close(\(fd)): EBADF in the fake: daxpin closed an fd it did not own") }
     switch o {
     case .container(let c): for d in c.dma { lockedKB -= d.kb }
+    case .groupDevice(let c): _ = withContainer(c) { $0.openDevices -= 1; return .success(()) }
     case .ring(let r): pinnedKB -= r.reduce(0) { $0 + $1.length / 1024 }
-    case .iommufd(let st): for maps in st.ioas.values { for m in maps { pinnedKB -= m.kb } }
+    case .iommufd(let st):
+      for maps in st.ioas.values { for m in maps { pinnedKB -= m.kb } }
+      for d in st.compat.dma { pinnedKB -= d.kb }
     default: break
     }
   }

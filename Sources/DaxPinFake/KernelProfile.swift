@@ -9,6 +9,8 @@ public enum KernelProfile: String, CaseIterable, Sendable {
   case linux6_1 = "linux-6.1"
   case linux6_12 = "linux-6.12"
   case linuxLatest = "linux-latest"
+  /// 7.3 built by `daxpin lab --kernel source:7.3`: IOMMUFD, the compat container and vfio cdev.
+  case linux7_3IOMMUFD = "linux-7.3-iommufd"
 
   public var version: KernelVersion {
     switch self {
@@ -16,7 +18,7 @@ public enum KernelProfile: String, CaseIterable, Sendable {
     case .linux5_10: KernelVersion(5, 10, 223)
     case .linux6_1: KernelVersion(6, 1, 176)
     case .linux6_12: KernelVersion(6, 12, 107)
-    case .linuxLatest: KernelVersion(7, 3, 4)
+    case .linuxLatest, .linux7_3IOMMUFD: KernelVersion(7, 3, 4)
     }
   }
 
@@ -28,6 +30,7 @@ public enum KernelProfile: String, CaseIterable, Sendable {
     case .linux6_1: "debian-6.1"
     case .linux6_12: "debian-6.12"
     case .linuxLatest: "debian-latest"
+    case .linux7_3IOMMUFD: "source-7.3"
     }
   }
   public var labVerified: Bool { labKernel != nil }
@@ -42,8 +45,8 @@ public enum KernelProfile: String, CaseIterable, Sendable {
 
   /// io_uring arrived in 5.1.
   public var hasIOUring: Bool { version >= KernelVersion(5, 1) }
-  /// Debian builds every lab kernel without CONFIG_IOMMUFD, so the profiles that mirror them lack it.
-  public var hasIOMMUFD: Bool { false }
+  /// Debian builds every kernel without CONFIG_IOMMUFD; the lab's source build has it.
+  public var hasIOMMUFD: Bool { self == .linux7_3IOMMUFD }
   /// `vfio: disable filesystem-dax page pinning` (4.16, 2018).
   var refusesFsdaxInVFIO: Bool { version >= KernelVersion(4, 16) }
   /// 5.11 moved the fsdax test into check_vma_flags, before any page is pinned.
@@ -62,6 +65,9 @@ public enum KernelProfile: String, CaseIterable, Sendable {
       "CONFIG_AMD_IOMMU": "y", "CONFIG_GUP_TEST": "n",
     ]
     c["CONFIG_IO_URING"] = hasIOUring ? "y" : nil
+    if hasIOMMUFD {
+      for o in ["CONFIG_IOMMUFD", "CONFIG_IOMMUFD_VFIO_CONTAINER", "CONFIG_VFIO_DEVICE_CDEV", "CONFIG_IOMMUFD_TEST", "CONFIG_GUP_TEST"] { c[o] = "y" }
+    }
     return c
   }
 }

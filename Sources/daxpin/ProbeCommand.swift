@@ -27,7 +27,7 @@ struct ProbeCommand: ParsableCommand {
   @Option(help: ArgumentHelp("linux (real syscalls, needs root) or fake (a simulated kernel; any user).", valueName: "BACKEND"))
   var backend: String = "linux"
 
-  @Option(help: ArgumentHelp("With --backend fake: linux-4.14, linux-5.10, linux-6.1, linux-6.12 or linux-latest.", valueName: "PROFILE"))
+  @Option(help: ArgumentHelp("With --backend fake: linux-4.14, linux-5.10, linux-6.1, linux-6.12, linux-latest or linux-7.3-iommufd.", valueName: "PROFILE"))
   var profile: String = "linux-6.1"
 
   @Option(help: ArgumentHelp("With --backend fake: fsdax+devdax+vfio, devdax-only, no-pmem or no-vfio.", valueName: "NAME"))

@@ -5,27 +5,25 @@ import Testing
 
 @testable import DaxPinFake
 
-/// Rows of the real lab reports (`daxpin report matrix --jsonl` over lab-out/debian-*.json from
-/// Debian's 5.10.223, 6.1.176, 6.12.107 and 7.3.4 kernels, memmap and NVDIMM).
+/// Rows of the real lab reports (`daxpin report matrix --jsonl` over the lab's reports from
+/// Debian's 5.10.223, 6.1.176, 6.12.107 and 7.3.4 kernels and 7.3.4 built from linux-source-7.3,
+/// memmap and NVDIMM).
 let labRows: [Matrix.Row] = {
-  let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/lab-debian.jsonl")
+  let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/lab.jsonl")
   let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
   return text.split(separator: "\n").compactMap { try? ReportJSON.decode(Matrix.Row.self, from: String($0)) }
 }()
 
-/// The profile that stands for a Debian kernel release (same major.minor).
-func profile(forRelease release: String) -> KernelProfile? {
-  guard let v = KernelVersion(release: release) else { return nil }
-  return KernelProfile.allCases.first { $0.version.major == v.major && $0.version.minor == v.minor }
-}
+/// The profile that stands for the kernel a row came from.
+func profile(of row: Matrix.Row) -> KernelProfile? { row.lab.flatMap { KernelProfile(labKernel: $0) } }
 
 @Suite("contract: each lab-verified profile equals the real kernel, cell by cell")
 struct ContractTests {
   @Test func fixturesCoverEveryVerifiedProfileAndPmemMode() {
-    let kernels = Set(labRows.compactMap { profile(forRelease: $0.kernel) })
+    let kernels = Set(labRows.compactMap { profile(of: $0) })
     #expect(kernels == Set(KernelProfile.allCases.filter(\.labVerified)))
     #expect(Set(labRows.compactMap(\.pmem)) == ["memmap", "nvdimm"])
-    #expect(labRows.count == 8 * 156)
+    #expect(labRows.count == 10 * 156)
   }
 
   @Test(arguments: KernelProfile.allCases.filter(\.labVerified))
@@ -33,7 +31,7 @@ struct ContractTests {
     let report = FakeKernel(profile: p).probeReport(toolVersion: "test")
     #expect(report.simulated == true)
     let fake = Dictionary(report.probes.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-    let real = labRows.filter { profile(forRelease: $0.kernel) == p }
+    let real = labRows.filter { profile(of: $0) == p }
     #expect(real.count == 2 * 156)
     var disagreements: [String] = []
     for row in real {

@@ -4,18 +4,23 @@ import Testing
 
 @testable import DaxPinFake
 
-/// The calls a full probe run (linux-6.1 profile, full topology) makes, in order.
-let fullRunTrace: [String] = {
-  let fake = FakeKernel(profile: .linux6_1)
+/// The profiles walked: a Debian one (VFIO type1, io_uring) and the one with iommufd.
+let walkedProfiles: [KernelProfile] = [.linux6_1, .linux7_3IOMMUFD]
+
+/// The calls a full probe run (full topology) makes on a profile, in order.
+func traceOfFullRun(_ p: KernelProfile) -> [String] {
+  let fake = FakeKernel(profile: p)
   _ = fake.probeReport(toolVersion: "t")
   return fake.trace
-}()
+}
+let fullRunTraces = Dictionary(uniqueKeysWithValues: walkedProfiles.map { ($0, traceOfFullRun($0)) })
+let fullRunTrace = fullRunTraces[.linux6_1]!
 
 /// (call, use) pairs: the nth use of each injectable call.
 let injectionPoints: [String] = {
   var uses: [String: Int] = [:]
   var points: [String] = []
-  for call in fullRunTrace where !FakeKernel.errnos(for: call).isEmpty {
+  for call in walkedProfiles.flatMap({ fullRunTraces[$0]! }) where !FakeKernel.errnos(for: call).isEmpty {
     uses[call, default: 0] += 1
     points.append("\(call)#\(uses[call]!)")
   }
@@ -25,29 +30,36 @@ let injectionPoints: [String] = {
 @Suite("fault injection: every seam call of a full probe run, failed with each errno it can return")
 struct FaultInjectionTests {
   @Test func theWalkCoversEverySeamCallTheProbeMakes() {
-    let injectable = Set(fullRunTrace.filter { !FakeKernel.errnos(for: $0).isEmpty })
+    let all = walkedProfiles.flatMap { fullRunTraces[$0]! }
+    let injectable = Set(all.filter { !FakeKernel.errnos(for: $0).isEmpty })
     // The probe uses these requirements; each is injectable (release calls are listed apart).
-    let releases: Set<String> = ["close", "unmap", "unlink", "removeDirectory", "vfioGroupUnsetContainer", "ioUringUnregisterBuffers", "vfioUnmapDMA"]
-    #expect(Set(fullRunTrace).subtracting(releases).isSubset(of: injectable.union(["vfioUnmapDMA"])))
+    let releases: Set<String> = [
+      "close", "unmap", "unlink", "removeDirectory", "vfioGroupUnsetContainer", "ioUringUnregisterBuffers", "vfioUnmapDMA",
+      "iommufdUnmap", "iommufdDestroy", "vfioDeviceDetachIOMMUFDPT",
+    ]
+    #expect(Set(all).subtracting(releases).isSubset(of: injectable))
     for call in ["open", "memfdCreate", "truncate", "allocate", "makeTemporaryDirectory", "status", "filesystem", "map", "protect", "fault", "vma",
       "vfioAPIVersion", "vfioCheckExtension", "vfioGroupStatus", "vfioGroupSetContainer", "vfioSetIOMMU", "vfioIOMMUInfo", "vfioMapDMA",
-      "ioUringSetup", "ioUringRegisterBuffers"]
+      "ioUringSetup", "ioUringRegisterBuffers", "vfioGroupGetDeviceFD", "iommufdAllocIOAS", "vfioDeviceBindIOMMUFD",
+      "vfioDeviceAttachIOMMUFDPT", "iommufdIOVARanges", "iommufdMap", "iommufdMapFile"]
     {
       #expect(injectable.contains(call), "\(call) is made by a full run and injected")
     }
     #expect(injectionPoints.count > 500)
   }
 
-  /// One test case per call name; inside, every use of it and every errno.
-  @Test(arguments: Array(Set(fullRunTrace.filter { !FakeKernel.errnos(for: $0).isEmpty })).sorted())
-  func failingThisCallLeavesNothingBehind(_ call: String) {
-    let uses = fullRunTrace.filter { $0 == call }.count
+  /// One test case per profile and call name; inside, every use of it and every errno.
+  @Test(arguments: walkedProfiles.flatMap { p in Set(fullRunTraces[p]!.filter { !FakeKernel.errnos(for: $0).isEmpty }).sorted().map { "\(p.rawValue) \($0)" } })
+  func failingThisCallLeavesNothingBehind(_ point: String) {
+    let p = KernelProfile(rawValue: String(point.split(separator: " ")[0]))!
+    let call = String(point.split(separator: " ")[1])
+    let uses = fullRunTraces[p]!.filter { $0 == call }.count
     for n in 1...uses {
       for errno in FakeKernel.errnos(for: call) {
-        let fake = FakeKernel(profile: .linux6_1)
+        let fake = FakeKernel(profile: p)
         fake.inject(call, onUse: n, errno: errno)
         let report = fake.probeReport(toolVersion: "t")
-        let where_ = "\(call)#\(n) failing with \(errno.name)"
+        let where_ = "\(p.rawValue) \(call)#\(n) failing with \(errno.name)"
         #expect(report.probes.count == 156, "\(where_): every cell still reported")
         #expect(report.probes.allSatisfy { $0.verdict == .pass || $0.reason != nil }, "\(where_): a cell without a reason")
         let held = fake.held

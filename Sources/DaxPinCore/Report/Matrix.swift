@@ -4,6 +4,8 @@
 public struct Matrix {
   public struct Row: Codable, Sendable, Equatable {
     public var kernel: String
+    /// The lab's name for the kernel (`debian-6.1`, `source-7.3`); omitted outside the lab.
+    public var lab: String?
     public var pmem: String?
     public var host: String?
     public var interface: Interface
@@ -15,7 +17,7 @@ public struct Matrix {
     public var unsafe: Bool?
     public var simulated: Bool?
     enum CodingKeys: String, CodingKey {
-      case kernel, pmem, host, interface, kind, access, outcome, verdict, unsafe, simulated
+      case kernel, lab, pmem, host, interface, kind, access, outcome, verdict, unsafe, simulated
       case errnoName = "errno_name"
     }
   }
@@ -83,7 +85,7 @@ public struct Matrix {
     reports.flatMap { r in
       r.probes.map { p in
         Row(
-          kernel: r.kernel.release, pmem: r.lab?.pmem, host: r.host.hostname, interface: p.interface, kind: p.memory.kind,
+          kernel: r.kernel.release, lab: r.lab?.kernel, pmem: r.lab?.pmem, host: r.host.hostname, interface: p.interface, kind: p.memory.kind,
           access: p.access, outcome: p.outcome, errnoName: p.errnoName, verdict: p.verdict, unsafe: p.unsafe,
           simulated: r.simulated)
       }
