@@ -206,3 +206,11 @@ struct TargetTests {
     #expect(chooseIOVA(in: [IOVARange(start: 0, last: 0x100000)], size: two) == nil)
   }
 }
+
+@Suite("memory kinds")
+struct MemoryKindTests {
+  @Test func readFaultedKindsAreThePrivateFileMappingsAndDevdax() {
+    let read = Set(MemoryKind.allCases.filter { !$0.faultsByWriting })
+    #expect(read == [.pagecachePrivate, .fsdaxExt4Private, .fsdaxXfsPrivate, .devdax])
+  }
+}

@@ -49,6 +49,12 @@ public enum MemoryKind: String, CaseIterable, Codable, Sendable, Comparable {
     default: true
     }
   }
+  /// How the probe faults the buffer in before the pin: by writing, except a MAP_PRIVATE file
+  /// mapping (a write would replace the file's page with an anonymous copy; the -cow kinds are
+  /// written on purpose) and device-DAX (a user's device: mapped, never written).
+  public var faultsByWriting: Bool {
+    self != .devdax && (isShared || !isFileBacked || isCopyOnWrite)
+  }
   /// Backed by a file (a `vm_file` in the VMA), hugetlb and memfd included.
   public var isFileBacked: Bool { self != .anon && self != .hugetlb2m }
 }

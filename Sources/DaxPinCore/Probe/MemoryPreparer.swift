@@ -36,9 +36,7 @@ struct MemoryPreparer {
   mutating func prepare(_ kind: MemoryKind, access: Access, cellCleanup: Cleanup) -> Result<PreparedMemory, Unavailable> {
     do {
       var memory = try establish(kind, cellCleanup: cellCleanup)
-      // Private file mappings are read-faulted: a write would replace the file's page with an
-      // anonymous copy. The -cow kinds are written on purpose; device-DAX is never written.
-      let write = !(kind == .pagecachePrivate || kind == .fsdaxExt4Private || kind == .fsdaxXfsPrivate || kind == .devdax)
+      let write = kind.faultsByWriting
       try check(kernel.fault(memory.mapping, pageSize: kind == .hugetlb2m ? 2 << 20 : 4096, write: write), "fault in")
       memory.description.faulted = write ? "write" : "read"
       if access == .ro {

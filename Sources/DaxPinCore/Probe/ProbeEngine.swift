@@ -128,12 +128,12 @@ public struct ProbeEngine {
       }
       return r
     case .failure(let e):
-      return finish(&r, outcome: classify(e, id), errno: e, reason: nil)
+      return finish(&r, outcome: classify(e), errno: e, reason: nil)
     }
   }
 
   /// What an errno from a pin request means for the outcome.
-  private func classify(_ e: Errno, _ id: ProbeID) -> Outcome {
+  private func classify(_ e: Errno) -> Outcome {
     switch e {
     case .noMemory: .resourceLimited  // RLIMIT_MEMLOCK accounting
     case .noSpace: .resourceLimited  // vfio_iommu_type1 dma_entry_limit

@@ -1,3 +1,4 @@
+import DaxPinCore
 import Glibc
 import SystemPackage
 
@@ -27,7 +28,7 @@ struct FileTree: Sendable {
   /// The first line, trimmed.
   func line(_ p: String) -> String? {
     read(p).map { $0.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? "" }
-      .map { $0.trimmingWhitespace() }
+      .map { $0.trimmingCharacters(in: " \t\r\n") }
   }
 
   func int(_ p: String) -> Int? { line(p).flatMap { Int($0) } }
@@ -59,13 +60,6 @@ struct FileTree: Sendable {
 }
 
 extension String {
-  func trimmingWhitespace() -> String {
-    let scalars = unicodeScalars
-    guard let start = scalars.firstIndex(where: { !$0.properties.isWhitespace }) else { return "" }
-    let end = scalars.lastIndex(where: { !$0.properties.isWhitespace })!
-    return String(scalars[start...end])
-  }
-
   /// `2` before `10`: compares runs of digits as numbers.
   func compare(numerically other: String) -> Bool {
     if let a = Int(self), let b = Int(other) { return a < b }
