@@ -3,6 +3,7 @@
 #endif
 #include "CVFIO.h"
 #include <errno.h>
+#include <linux/fs.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,10 +170,37 @@ int cvfio_statx(int dirfd, const char *path, int flags, uint32_t *mode, uint64_t
 }
 const unsigned int CVFIO_MFD_CLOEXEC = MFD_CLOEXEC;
 const unsigned int CVFIO_MFD_HUGETLB = MFD_HUGETLB;
+int cvfio_statx_full(int dirfd, const char *path, int flags, struct cvfio_stat *out) {
+  struct statx sx;
+  memset(out, 0, sizeof(*out));
+  if (statx(dirfd, path, flags, STATX_BASIC_STATS, &sx) != 0) return -1;
+  out->mode = sx.stx_mode;
+  out->uid = sx.stx_uid;
+  out->attributes = sx.stx_attributes;
+  out->attributes_mask = sx.stx_attributes_mask;
+  out->dev_major = sx.stx_dev_major;
+  out->dev_minor = sx.stx_dev_minor;
+  out->rdev_major = sx.stx_rdev_major;
+  out->rdev_minor = sx.stx_rdev_minor;
+  out->mtime_sec = sx.stx_mtime.tv_sec;
+  return 0;
+}
+
+int cvfio_set_dax_flag(int dirfd) {
+  struct fsxattr fa;
+  if (ioctl(dirfd, FS_IOC_FSGETXATTR, &fa) != 0) return -1;
+  if (fa.fsx_xflags & FS_XFLAG_DAX) return 0;
+  fa.fsx_xflags |= FS_XFLAG_DAX;
+  return ioctl(dirfd, FS_IOC_FSSETXATTR, &fa);
+}
+
+long cvfio_getdents64(int fd, void *buf, unsigned long len) { return syscall(SYS_getdents64, fd, buf, len); }
+
 int cvfio_memfd_create(const char *name, unsigned int flags) { return memfd_create(name, flags); }
 int cvfio_fallocate(int fd, int mode, int64_t off, int64_t len) { return fallocate(fd, mode, off, len); }
 const int CVFIO_O_DIRECTORY = O_DIRECTORY;
 const int CVFIO_O_NOFOLLOW = O_NOFOLLOW;
+const int CVFIO_AT_EMPTY_PATH = AT_EMPTY_PATH;
 int cvfio_statfs_type(const char *path, int64_t *f_type) {
   struct statfs s;
   int r = statfs(path, &s);
@@ -215,5 +243,4 @@ void cvfio_reraise_interrupt(void) {
   signal(sig, SIG_DFL);
   raise(sig);
 }
-char *cvfio_mkdtemp(char *t) { return mkdtemp(t); }
-int cvfio_spawn_addchdir(posix_spawn_file_actions_t *a, const char *p) { return posix_spawn_file_actions_addchdir_np(a, p); }
+

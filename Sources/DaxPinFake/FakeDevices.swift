@@ -73,7 +73,7 @@ extension FakeState {
   mutating func groupDevice(_ g: Int32, _ name: String) -> Result<FileDescriptor, Errno> {
     guard case .group(_, let c) = fds[g] else { return .failure(.inappropriateIOCTLForDevice) }
     guard let c, case .success(let st) = container(c), st.iommu != nil else { return .failure(.invalidArgument) }
-    guard name == "0000:00:03.0" else { return .failure(.noSuchFileOrDirectory) }
+    guard name == layout.vfioDevice else { return .failure(.noSuchFileOrDirectory) }
     _ = withContainer(c) { $0.openDevices += 1; return .success(()) }
     return newFD(.groupDevice(container: c))
   }
@@ -197,7 +197,7 @@ extension FakeState {
       let backing: Backing
       switch fds[file] {
       case .memfd: backing = .shmem
-      case .file(let path): backing = mount(of: path).dax ? .fsdax : mount(of: path).magic == .tmpfs ? .shmem : .pagecache
+      case .file(let path): backing = self.backing(ofFile: path)
       case .devdax: backing = .devdax
       default: return .failure(.badFileDescriptor)
       }

@@ -1,64 +1,100 @@
 import DaxPinCore
+import Synchronization
 
-extension FakeKernel {
-  /// The inventory of the simulated host: what `daxpin inventory` would print on it. Mirrors the
-  /// lab guest for the full topology (an e820 bus with two fsdax namespaces under ext4 and xfs
-  /// DAX mounts, a devdax namespace, a VFIO group holding one device bound to vfio-pci).
-  public var inventory: Inventory {
-    let (memlock, cap) = state.withLock { ($0.memlockKB, $0.memlockKB == nil) }
-    var namespaces: [NdRegion] = []
+/// A simulated machine: a `FakeKernel` (or any kernel wrapping one, such as a `RecordingKernel`)
+/// and an inventory derived from that kernel's state — its mounts, device nodes, VFIO groups and
+/// hugetlb pool — never restated beside it. Labelled `fake` in every report.
+public struct FakeHost: Host {
+  public let fake: FakeKernel
+  public let kernel: any Kernel
+  public var backend: Backend { .fake }
+  public var privileged: Bool { true }
+  public var identity: Report.Host { Report.Host(hostname: "daxpin-fake", arch: "x86_64") }
+  let clock = FakeClock()
+
+  /// - Parameter kernel: the kernel probes go through; `fake` itself unless a test wraps it.
+  public init(_ fake: FakeKernel, kernel: (any Kernel)? = nil) {
+    self.fake = fake
+    self.kernel = kernel ?? fake
+  }
+
+  /// A deterministic clock: 100 µs per reading.
+  public func microseconds() -> UInt64 { clock.tick() }
+
+  public func inventory() -> Inventory { fake.state.withLock { $0.inventory } }
+}
+
+extension FakeState {
+  /// What `daxpin inventory` would print on the simulated host, read off the state.
+  var inventory: Inventory {
+    var regions: [NdRegion] = []
     var daxRegions: [DaxRegion] = []
-    var mounts: [DaxMount] = []
-    let nsSize: UInt64 = 526_385_152
-    if topology.hasFsdax {
-      namespaces += [
-        NdRegion(dev: "region0", size: 536_870_912, type: "pmem", namespaces: [NdNamespace(dev: "namespace0.0", mode: "fsdax", size: nsSize, align: 2 << 20, blockdev: "pmem0", map: "dev", enabled: true)]),
-        NdRegion(dev: "region1", size: 536_870_912, type: "pmem", namespaces: [NdNamespace(dev: "namespace1.0", mode: "fsdax", size: nsSize, align: 2 << 20, blockdev: "pmem1", map: "dev", enabled: true)]),
-      ]
-      mounts = [
-        DaxMount(mountPoint: "/mnt/fsdax-ext4", source: "/dev/pmem0", fstype: "ext4", daxOption: "dax=always", statxDax: false),
-        DaxMount(mountPoint: "/mnt/fsdax-xfs", source: "/dev/pmem1", fstype: "xfs", daxOption: "dax=always", statxDax: false),
-      ]
+    let nsSize = UInt64(layout.regionMiB - 10) << 20
+    let region = UInt64(layout.regionMiB) << 20
+    let daxMounts = mounts.compactMap { m -> DaxMount? in
+      guard let dax = m.dax, let source = m.source else { return nil }
+      return DaxMount(
+        mountPoint: m.path, source: source, fstype: m.magic.description, daxOption: dax == .always ? "dax=always" : "dax=inode", statxDax: false)
     }
-    if topology.hasDevdax {
-      namespaces.append(
-        NdRegion(dev: "region2", size: 536_870_912, type: "pmem", namespaces: [NdNamespace(dev: "namespace2.0", mode: "devdax", size: nsSize, align: 2 << 20, chardev: "dax0.0", map: "dev", enabled: true)]))
-      daxRegions = [DaxRegion(id: 0, size: nsSize, align: 2 << 20, devices: [DaxDevice(chardev: "dax0.0", size: 502 << 20, align: 2 << 20, mode: "devdax", enabled: true)])]
+    for m in daxMounts where m.source.hasPrefix("/dev/pmem") {
+      let n = regions.count
+      regions.append(
+        NdRegion(
+          dev: "region\(n)", size: region, type: "pmem",
+          namespaces: [
+            NdNamespace(
+              dev: "namespace\(n).0", mode: "fsdax", size: nsSize, align: UInt64(layout.align), blockdev: String(m.source.dropFirst(5)), map: "dev",
+              enabled: true)
+          ]))
     }
-    let device = IOMMUGroupDevice(
-      address: "0000:00:03.0", bus: "pci", driver: "vfio-pci", vfioCdev: profile.hasIOMMUFD ? "/dev/vfio/devices/vfio0" : nil)
+    for (path, node) in nodes.sorted(by: { $0.key < $1.key }) {
+      guard case .devdax(let align, let size) = node.kind else { continue }
+      let n = regions.count
+      let name = String(path.dropFirst("/dev/".count))
+      regions.append(
+        NdRegion(
+          dev: "region\(n)", size: region, type: "pmem",
+          namespaces: [
+            NdNamespace(
+              dev: "namespace\(n).0", mode: "devdax", size: nsSize, align: UInt64(align), chardev: name, map: "dev", enabled: true)
+          ]))
+      daxRegions.append(
+        DaxRegion(
+          id: daxRegions.count, size: nsSize, align: UInt64(align),
+          devices: [DaxDevice(chardev: name, size: UInt64(size), align: UInt64(align), mode: "devdax", enabled: true)]))
+    }
+    var groups: [IOMMUGroup] = []
+    var groupNodes: [VFIOGroupNode] = []
+    for (path, node) in nodes.sorted(by: { $0.key < $1.key }) {
+      guard case .vfioGroup(let id) = node.kind else { continue }
+      let cdev = nodes["/dev/vfio/devices/vfio0"] != nil ? "/dev/vfio/devices/vfio0" : nil
+      groups.append(
+        IOMMUGroup(id: id, type: "DMA", devices: [IOMMUGroupDevice(address: layout.vfioDevice, bus: "pci", driver: "vfio-pci", vfioCdev: cdev)]))
+      groupNodes.append(VFIOGroupNode(id: id, node: path, noiommu: false))
+    }
+    let container = nodes["/dev/vfio/vfio"] != nil
     return Inventory(
       kernel: KernelInfo(
         release: profile.release, version: "#1 SMP daxpin fake (\(profile.rawValue))", machine: "x86_64",
         cmdline: "console=ttyS0 intel_iommu=on (simulated)", configSource: "simulated: \(profile.rawValue)", config: profile.config),
-      privileges: Privileges(uid: 0, capIPCLock: cap, memlockSoftBytes: memlock.map { UInt64($0) * 1024 }, memlockHardBytes: memlock.map { UInt64($0) * 1024 }),
-      iommu: IOMMUInfo(
-        units: [IOMMUUnit(name: "dmar0", driver: "intel-iommu")],
-        groups: topology.hasVFIO ? [IOMMUGroup(id: FakeState.groupID, type: "DMA", devices: [device])] : []),
+      privileges: Privileges(
+        uid: Self.me.effectiveUID, capIPCLock: memlockKB == nil, memlockSoftBytes: memlockKB.map { UInt64($0) * 1024 },
+        memlockHardBytes: memlockKB.map { UInt64($0) * 1024 }),
+      iommu: IOMMUInfo(units: [IOMMUUnit(name: "dmar0", driver: "intel-iommu")], groups: groups),
       vfio: VFIOInfo(
-        container: topology.hasVFIO, groups: topology.hasVFIO ? [VFIOGroupNode(id: FakeState.groupID, node: "/dev/vfio/\(FakeState.groupID)", noiommu: false)] : [],
-        deviceCdevs: profile.hasIOMMUFD && topology.hasVFIO ? ["/dev/vfio/devices/vfio0"] : [], noiommuMode: topology.hasVFIO ? false : nil,
-        dmaEntryLimit: topology.hasVFIO ? state.withLock { $0.dmaEntryLimit } : nil),
-      iommufd: IOMMUFDInfo(present: profile.hasIOMMUFD),
+        container: container, groups: groupNodes, deviceCdevs: nodes.keys.filter { $0.hasPrefix("/dev/vfio/devices/") }.sorted(),
+        noiommuMode: container ? false : nil, dmaEntryLimit: container ? dmaEntryLimit : nil),
+      iommufd: IOMMUFDInfo(present: nodes["/dev/iommu"] != nil),
       ioUring: IOUringInfo(
         available: profile.hasIOUring, disabledSysctl: profile.version >= KernelVersion(6, 6) ? 0 : nil,
         setupErrno: profile.hasIOUring ? nil : "ENOSYS"),
-      pmem: PmemInfo(buses: namespaces.isEmpty ? [] : [NdBus(provider: "e820", dev: "ndbus0", regions: namespaces)], daxRegions: daxRegions),
-      daxMounts: mounts, hugetlb: [HugetlbPool(pageSizeKB: 2048, total: 16, free: state.withLock { $0.hugetlbFree })])
+      pmem: PmemInfo(buses: regions.isEmpty ? [] : [NdBus(provider: "e820", dev: "ndbus0", regions: regions)], daxRegions: daxRegions),
+      daxMounts: daxMounts, hugetlb: [HugetlbPool(pageSizeKB: 2048, total: hugetlbTotal, free: hugetlbFree)])
   }
+}
 
-  /// A whole probe run against this simulated kernel: the report `daxpin probe --backend fake` prints.
-  public func probeReport(
-    toolVersion: String, options: ProbeOptions = ProbeOptions(pagecacheDirectory: "/mnt/pagecache"),
-    interfaces: [Interface] = Interface.allCases, kinds: [MemoryKind] = MemoryKind.allCases, accesses: [Access] = Access.allCases
-  ) -> Report {
-    let inv = inventory
-    let targets = ProbeTargets.resolve(inventory: inv, options: options)
-    let engine = ProbeEngine(
-      kernel: self, targets: targets, features: KernelFeatures(inv.kernel), interfaces: interfaces, kinds: kinds, accesses: accesses)
-    let results = (try? engine.run()) ?? []
-    return Report(
-      toolVersion: toolVersion, backend: "fake", simulated: true, host: .init(hostname: "daxpin-fake", arch: "x86_64"), inventory: inv,
-      probes: results)
-  }
+/// A deterministic monotonic clock: each reading is 100 µs after the last.
+final class FakeClock: Sendable {
+  let now = Atomic<UInt64>(0)
+  func tick() -> UInt64 { now.add(100, ordering: .relaxed).newValue }
 }

@@ -6,27 +6,49 @@ enum Backing: Equatable {
   case anon, hugetlb, shmem, pagecache, fsdax, devdax
 }
 
+/// How a simulated filesystem is mounted with respect to DAX.
+public enum FakeDAXMount: Sendable, Equatable {
+  /// `-o dax=always` (or `-o dax`) on a pmem namespace: every file is DAX.
+  case always
+  /// `-o dax=inode` on a pmem namespace: files are DAX where `FS_XFLAG_DAX` is set (inherited
+  /// from their directory).
+  case inode
+  /// `-o dax=inode` on a device without DAX support (a loop device): the flag can be set, no
+  /// file ever becomes DAX.
+  case inodeWithoutDAXDevice
+}
+
 /// A mounted filesystem of the simulated host.
 struct Mount {
   var path: String
   var magic: FilesystemMagic
-  var dax: Bool
+  /// nil: mounted without DAX.
+  var dax: FakeDAXMount?
+  var blockBacked: Bool
+  var device: DeviceNumber
+  /// The pmem block device under an fsdax mount (`pmem0`), for the inventory.
+  var source: String?
 }
 
 /// A file, directory or device node.
 struct Node {
   enum Kind: Equatable {
-    case directory
-    case file(size: Int)
+    /// `daxFlag`: FS_XFLAG_DAX, inherited by files created inside.
+    case directory(daxFlag: Bool)
+    case file(size: Int, daxFlag: Bool)
     case devdax(align: Int, size: Int)
-    case vfioContainer, vfioGroup(id: Int), vfioDevice, iommu, null
+    case vfioContainer, vfioGroup(id: Int), vfioDevice, iommu, null, zero
   }
   var kind: Kind
+  var owner: UInt32 = 0
+  var permissions: UInt32 = 0o755
+  var isDirectory: Bool { if case .directory = kind { true } else { false } }
 }
 
 /// What an open file descriptor refers to.
 enum OpenObject {
   case file(path: String)
+  case directory(path: String)
   case memfd(size: Int)
   case devdax(path: String)
   case container(ContainerState)
@@ -73,56 +95,74 @@ struct FakeMapping {
 struct FakeState {
   let profile: KernelProfile
   let topology: FakeTopology
+  let layout: LabLayout
   let memlockKB: Int?
   let dmaEntryLimit: Int
   var hugetlbFree: Int
+  let hugetlbTotal: Int
   let groupViable: Bool
 
   var mounts: [Mount] = []
   var nodes: [String: Node] = [:]
-  var initialNodes = 0
   var fds: [Int32: OpenObject] = [:]
   var nextFD: Int32 = 3
   var mappings: [UInt: FakeMapping] = [:]
   var nextAddress: UInt = 0x7f00_0000_0000
-  var tempCounter = 0
   var pinnedKB = 0
   var lockedKB = 0
-  var trace: [String] = []
-  var uses: [String: Int] = [:]
-  var injections: [Injection] = []
-  var interruptAt: Int?
+  var pendingSignal: Int32?
+  /// Processes alive besides this one (pid → start time), for the leftover sweep.
+  var otherProcesses: [Int32: UInt64] = [:]
 
   static let groupID = 1
   static let iovaWindows = [IOVARange(start: 0, last: 0xfedf_ffff), IOVARange(start: 0xfef0_0000, last: (1 << 39) - 1)]
+  static let me = ProcessIdentity(pid: 4242, effectiveUID: 0, startTime: 1_000)
+  static let devdaxName = "dax0.0"
 
-  init(profile: KernelProfile, topology: FakeTopology, memlockKB: Int?, dmaEntryLimit: Int, hugetlbPages: Int, groupViable: Bool) {
+  init(
+    profile: KernelProfile, topology: FakeTopology, layout: LabLayout, fsdaxMount: FakeDAXMount, memlockKB: Int?, dmaEntryLimit: Int,
+    hugetlbPages: Int, groupViable: Bool
+  ) {
     self.profile = profile
     self.topology = topology
+    self.layout = layout
     self.memlockKB = memlockKB
     self.dmaEntryLimit = dmaEntryLimit
     self.hugetlbFree = hugetlbPages
+    self.hugetlbTotal = hugetlbPages
     self.groupViable = groupViable
     mounts = [
-      Mount(path: "/", magic: .ext4, dax: false), Mount(path: "/dev/shm", magic: .tmpfs, dax: false),
-      Mount(path: "/mnt/pagecache", magic: .ext4, dax: false),
+      Mount(path: "/", magic: .ext4, dax: nil, blockBacked: true, device: DeviceNumber(major: 254, minor: 0)),
+      Mount(path: "/dev", magic: .devtmpfs, dax: nil, blockBacked: false, device: DeviceNumber(major: 0, minor: 5)),
+      Mount(path: "/dev/shm", magic: .tmpfs, dax: nil, blockBacked: false, device: DeviceNumber(major: 0, minor: 23)),
+      Mount(path: "/proc", magic: .proc, dax: nil, blockBacked: false, device: DeviceNumber(major: 0, minor: 21)),
+      Mount(path: layout.pagecache, magic: .ext4, dax: nil, blockBacked: true, device: DeviceNumber(major: 1, minor: 0)),
     ]
-    for d in ["/", "/dev", "/dev/shm", "/var", "/var/tmp", "/mnt", "/mnt/pagecache", "/tmp"] { nodes[d] = Node(kind: .directory) }
+    for d in ["/", "/dev", "/dev/shm", "/proc", "/var", "/var/tmp", "/mnt", layout.pagecache, "/tmp"] {
+      nodes[d] = Node(kind: .directory(daxFlag: false), permissions: d == "/tmp" || d == "/var/tmp" || d == "/dev/shm" ? 0o1777 : 0o755)
+    }
     if topology.hasFsdax {
-      mounts += [Mount(path: "/mnt/fsdax-ext4", magic: .ext4, dax: true), Mount(path: "/mnt/fsdax-xfs", magic: .xfs, dax: true)]
-      nodes["/mnt/fsdax-ext4"] = Node(kind: .directory)
-      nodes["/mnt/fsdax-xfs"] = Node(kind: .directory)
+      for (i, fs) in ["ext4", "xfs"].enumerated() {
+        let path = layout.fsdaxMount(fs)
+        mounts.append(
+          Mount(path: path, magic: fs == "xfs" ? .xfs : .ext4, dax: fsdaxMount, blockBacked: true, device: DeviceNumber(major: 259, minor: UInt32(i)),
+            source: fsdaxMount == .inodeWithoutDAXDevice ? "/dev/loop\(i)" : "/dev/pmem\(i)"))
+        nodes[path] = Node(kind: .directory(daxFlag: false))
+      }
     }
-    if topology.hasDevdax { nodes["/dev/dax0.0"] = Node(kind: .devdax(align: 2 << 20, size: 502 << 20)) }
+    if topology.hasDevdax { nodes["/dev/\(Self.devdaxName)"] = Node(kind: .devdax(align: layout.align, size: 502 << 20), permissions: 0o600) }
     if topology.hasVFIO {
-      nodes["/dev/vfio"] = Node(kind: .directory)
-      nodes["/dev/vfio/vfio"] = Node(kind: .vfioContainer)
-      nodes["/dev/vfio/\(Self.groupID)"] = Node(kind: .vfioGroup(id: Self.groupID))
-      if profile.hasIOMMUFD { nodes["/dev/vfio/devices/vfio0"] = Node(kind: .vfioDevice) }
+      nodes["/dev/vfio"] = Node(kind: .directory(daxFlag: false))
+      nodes["/dev/vfio/vfio"] = Node(kind: .vfioContainer, permissions: 0o666)
+      nodes["/dev/vfio/\(Self.groupID)"] = Node(kind: .vfioGroup(id: Self.groupID), permissions: 0o600)
+      if profile.hasIOMMUFD {
+        nodes["/dev/vfio/devices"] = Node(kind: .directory(daxFlag: false))
+        nodes["/dev/vfio/devices/vfio0"] = Node(kind: .vfioDevice, permissions: 0o600)
+      }
     }
-    if profile.hasIOMMUFD { nodes["/dev/iommu"] = Node(kind: .iommu) }
-    nodes["/dev/null"] = Node(kind: .null)
-    initialNodes = nodes.count
+    if profile.hasIOMMUFD { nodes["/dev/iommu"] = Node(kind: .iommu, permissions: 0o666) }
+    nodes["/dev/null"] = Node(kind: .null, permissions: 0o666)
+    nodes["/dev/zero"] = Node(kind: .zero, permissions: 0o666)
   }
 
   // MARK: files
@@ -136,6 +176,24 @@ struct FakeState {
     return String(path[..<slash])
   }
 
+  /// `path` relative to the directory open at `dir` (nil: absolute).
+  func resolve(_ path: String, in dir: Int32?) -> Result<String, Errno> {
+    guard let dir else { return .success(path) }
+    guard case .directory(let base) = fds[dir] else { return .failure(fds[dir] == nil ? .badFileDescriptor : .notDirectory) }
+    guard !path.contains("/") else { return .failure(.invalidArgument) }
+    return .success(base == "/" ? "/" + path : base + "/" + path)
+  }
+
+  /// Is the file at `path` DAX, as statx's STATX_ATTR_DAX would say?
+  func isDAX(_ path: String) -> Bool {
+    guard case .file(_, let flag) = nodes[path]?.kind, let dax = mount(of: path).dax else { return false }
+    switch dax {
+    case .always: return true
+    case .inode: return flag
+    case .inodeWithoutDAXDevice: return false
+    }
+  }
+
   mutating func newFD(_ o: OpenObject) -> Result<FileDescriptor, Errno> {
     guard fds.count < 1024 else { return .failure(.tooManyOpenFiles) }
     let fd = nextFD
@@ -144,16 +202,21 @@ struct FakeState {
     return .success(FileDescriptor(rawValue: fd))
   }
 
-  mutating func open(_ path: String, writable: Bool, create: Bool) -> Result<FileDescriptor, Errno> {
+  mutating func open(_ name: String, in dir: Int32?, writable: Bool, create: Bool) -> Result<FileDescriptor, Errno> {
+    let path: String
+    switch resolve(name, in: dir) {
+    case .success(let p): path = p
+    case .failure(let e): return .failure(e)
+    }
     if create {
-      guard nodes[parent(path)]?.kind == .directory else { return .failure(.noSuchFileOrDirectory) }
+      guard case .directory(let flag) = nodes[parent(path)]?.kind else { return .failure(.noSuchFileOrDirectory) }
       guard nodes[path] == nil else { return .failure(.fileExists) }
-      nodes[path] = Node(kind: .file(size: 0))
+      nodes[path] = Node(kind: .file(size: 0, daxFlag: flag), permissions: 0o600)
       return newFD(.file(path: path))
     }
     guard let node = nodes[path] else { return .failure(.noSuchFileOrDirectory) }
     switch node.kind {
-    case .directory: return writable ? .failure(.isDirectory) : newFD(.file(path: path))
+    case .directory: return writable ? .failure(.isDirectory) : newFD(.directory(path: path))
     case .file: return newFD(.file(path: path))
     case .devdax: return newFD(.devdax(path: path))
     case .vfioContainer: return newFD(.container(ContainerState()))
@@ -165,7 +228,15 @@ struct FakeState {
       }
       return newFD(.group(id: id, container: nil))
     case .vfioDevice: return newFD(.device(bound: nil, attached: nil))
-    case .null: return newFD(.null)
+    case .null, .zero: return newFD(.null)
+    }
+  }
+
+  mutating func openDirectory(_ name: String, in dir: Int32?) -> Result<FileDescriptor, Errno> {
+    resolve(name, in: dir).flatMap { path in
+      guard let node = nodes[path] else { return .failure(.noSuchFileOrDirectory) }
+      guard node.isDirectory else { return .failure(.notDirectory) }
+      return newFD(.directory(path: path))
     }
   }
 
@@ -182,13 +253,42 @@ struct FakeState {
     }
   }
 
+  mutating func makeDirectory(_ name: String, in dir: Int32) -> Result<Void, Errno> {
+    resolve(name, in: dir).flatMap { path in
+      guard nodes[path] == nil else { return .failure(.fileExists) }
+      nodes[path] = Node(kind: .directory(daxFlag: false), owner: Self.me.effectiveUID, permissions: 0o700)
+      return .success(())
+    }
+  }
+
+  mutating func unlink(_ name: String, in dir: Int32, directory: Bool) -> Result<Void, Errno> {
+    resolve(name, in: dir).flatMap { path in
+      guard let n = nodes[path] else { return .failure(.noSuchFileOrDirectory) }
+      if directory {
+        guard n.isDirectory else { return .failure(.notDirectory) }
+        guard !nodes.keys.contains(where: { $0.hasPrefix(path + "/") }) else { return .failure(.directoryNotEmpty) }
+      } else if n.isDirectory {
+        return .failure(.isDirectory)
+      }
+      nodes[path] = nil
+      return .success(())
+    }
+  }
+
+  func entries(_ dir: Int32) -> Result<[String], Errno> {
+    guard case .directory(let base) = fds[dir] else { return .failure(fds[dir] == nil ? .badFileDescriptor : .notDirectory) }
+    let prefix = base == "/" ? "/" : base + "/"
+    return .success(nodes.keys.filter { $0.hasPrefix(prefix) && !$0.dropFirst(prefix.count).contains("/") && $0 != base }
+      .map { String($0.dropFirst(prefix.count)) }.sorted())
+  }
+
   mutating func memfd(_ name: String) -> Result<FileDescriptor, Errno> { newFD(.memfd(size: 0)) }
 
   mutating func truncate(_ fd: Int32, _ length: Int) -> Result<Void, Errno> {
     switch fds[fd] {
     case .file(let path):
-      guard case .file = nodes[path]?.kind else { return .failure(.invalidArgument) }
-      nodes[path] = Node(kind: .file(size: length))
+      guard case .file(_, let flag) = nodes[path]?.kind else { return .failure(.invalidArgument) }
+      nodes[path]!.kind = .file(size: length, daxFlag: flag)
     case .memfd: fds[fd] = .memfd(size: length)
     case nil: return .failure(.badFileDescriptor)
     default: return .failure(.invalidArgument)
@@ -199,9 +299,9 @@ struct FakeState {
   mutating func allocate(_ fd: Int32, _ length: Int) -> Result<Void, Errno> {
     switch fds[fd] {
     case .file(let path):
-      guard case .file(let size) = nodes[path]?.kind else { return .failure(.invalidArgument) }
+      guard case .file(let size, let flag) = nodes[path]?.kind else { return .failure(.invalidArgument) }
       if mount(of: path).magic == .tmpfs { return .success(()) }
-      nodes[path] = Node(kind: .file(size: max(size, length)))
+      nodes[path]!.kind = .file(size: max(size, length), daxFlag: flag)
       return .success(())
     case .memfd: return .success(())
     case nil: return .failure(.badFileDescriptor)
@@ -209,40 +309,52 @@ struct FakeState {
     }
   }
 
-  mutating func mkdtemp(_ parent: String) -> Result<String, Errno> {
-    guard nodes[parent]?.kind == .directory else { return .failure(.noSuchFileOrDirectory) }
-    tempCounter += 1
-    let path = "\(parent)/.daxpin-fake\(tempCounter)"
-    nodes[path] = Node(kind: .directory)
-    return .success(path)
-  }
-
-  mutating func unlink(_ path: String) -> Result<Void, Errno> {
-    guard let n = nodes[path] else { return .failure(.noSuchFileOrDirectory) }
-    guard n.kind != .directory else { return .failure(.isDirectory) }
-    nodes[path] = nil
-    return .success(())
-  }
-
-  mutating func rmdir(_ path: String) -> Result<Void, Errno> {
-    guard nodes[path]?.kind == .directory else { return .failure(.noSuchFileOrDirectory) }
-    guard !nodes.keys.contains(where: { $0.hasPrefix(path + "/") }) else { return .failure(.directoryNotEmpty) }
-    nodes[path] = nil
-    return .success(())
-  }
-
   func status(_ path: String) -> Result<FileStatus, Errno> {
     guard let n = nodes[path] else { return .failure(.noSuchFileOrDirectory) }
+    let type: FileStatus.FileType
     switch n.kind {
-    case .directory: return .success(FileStatus(type: .directory, dax: false))
-    case .file: return .success(FileStatus(type: .regular, dax: mount(of: path).dax))
-    case .null, .devdax, .vfioContainer, .vfioGroup, .vfioDevice, .iommu: return .success(FileStatus(type: .characterDevice, dax: false))
+    case .directory: type = .directory
+    case .file: type = .regular
+    case .null, .zero, .devdax, .vfioContainer, .vfioGroup, .vfioDevice, .iommu: type = .characterDevice
+    }
+    return .success(
+      FileStatus(type: type, dax: isDAX(path), owner: n.owner, permissions: n.permissions, device: mount(of: path).device))
+  }
+
+  func status(of fd: Int32) -> Result<FileStatus, Errno> {
+    switch fds[fd] {
+    case .file(let path), .directory(let path), .devdax(let path): return status(path)
+    case nil: return .failure(.badFileDescriptor)
+    default: return .success(FileStatus(type: .characterDevice, dax: false))
     }
   }
 
-  func filesystem(_ path: String) -> Result<FilesystemMagic, Errno> {
+  func filesystem(_ path: String) -> Result<FilesystemInfo, Errno> {
     guard nodes[path] != nil else { return .failure(.noSuchFileOrDirectory) }
-    return .success(mount(of: path).magic)
+    let m = mount(of: path)
+    return .success(FilesystemInfo(magic: m.magic, blockBacked: m.blockBacked))
+  }
+
+  /// FS_IOC_FSSETXATTR(FS_XFLAG_DAX): ext4 and xfs keep the flag; tmpfs has no such ioctl.
+  mutating func setDAXFlag(_ fd: Int32) -> Result<Void, Errno> {
+    guard case .directory(let path) = fds[fd] else { return .failure(fds[fd] == nil ? .badFileDescriptor : .inappropriateIOCTLForDevice) }
+    let m = mount(of: path)
+    guard m.magic == .ext4 || m.magic == .xfs else { return .failure(.inappropriateIOCTLForDevice) }
+    nodes[path]!.kind = .directory(daxFlag: true)
+    return .success(())
+  }
+
+  func characterDevice(_ path: String) -> Result<CharacterDevice, Errno> {
+    guard let n = nodes[path] else { return .failure(.noSuchFileOrDirectory) }
+    switch n.kind {
+    case .devdax(let align, _): return .success(CharacterDevice(number: DeviceNumber(major: 252, minor: 0), subsystem: "dax", align: align))
+    case .null: return .success(CharacterDevice(number: DeviceNumber(major: 1, minor: 3), subsystem: "mem"))
+    case .zero: return .success(CharacterDevice(number: DeviceNumber(major: 1, minor: 5), subsystem: "mem"))
+    case .vfioContainer, .iommu: return .success(CharacterDevice(number: DeviceNumber(major: 10, minor: 196), subsystem: "misc"))
+    case .vfioGroup(let id): return .success(CharacterDevice(number: DeviceNumber(major: 243, minor: UInt32(id)), subsystem: "vfio"))
+    case .vfioDevice: return .success(CharacterDevice(number: DeviceNumber(major: 237, minor: 0), subsystem: "vfio-dev"))
+    case .directory, .file: return .failure(.operationNotSupportedByDevice)
+    }
   }
 
   // MARK: memory
@@ -266,9 +378,8 @@ struct FakeState {
         m.path = "/memfd:daxpin (deleted)"
         m.fileSize = size
       case .file(let path):
-        guard case .file(let size) = nodes[path]?.kind else { return .failure(.operationNotSupportedByDevice) }
-        let mnt = mount(of: path)
-        m.backing = mnt.dax ? .fsdax : mnt.magic == .tmpfs ? .shmem : .pagecache
+        guard case .file(let size, _) = nodes[path]?.kind else { return .failure(.operationNotSupportedByDevice) }
+        m.backing = backing(ofFile: path)
         m.path = path
         m.fileSize = size
       case .devdax(let path):
@@ -318,6 +429,11 @@ struct FakeState {
     if fm.backing == .hugetlb { flags.append("ht") }
     if fm.backing == .fsdax || fm.backing == .devdax { flags.append("hg") }
     return .success(VMAInfo(path: fm.path, flags: flags))
+  }
+
+  /// Where a file's pages come from: DAX, shmem (tmpfs) or the page cache.
+  func backing(ofFile path: String) -> Backing {
+    isDAX(path) ? .fsdax : mount(of: path).magic == .tmpfs ? .shmem : .pagecache
   }
 
   /// The mapping that holds `[address, address + length)`, if one does.

@@ -2,11 +2,21 @@ import DaxPinCore
 import DaxPinFake
 
 /// Holds a real kernel to its fake profile: the whole probe matrix (outcome and errno, cell by
-/// cell) and the misuse scenarios.
+/// cell) and the misuse scenarios. The profile's side runs through the same `ProbeRun` as the
+/// guest, on a fake host built from the same `LabLayout`.
 public enum Contract {
-  public static func differences(report: Report, answers: [String: String], profile: KernelProfile) -> [String] {
-    let fake = FakeKernel(profile: profile)
-    let model = fake.probeReport(toolVersion: report.tool.version)
+  /// The profile's report, as the lab guest's probe was asked for.
+  public static func model(_ profile: KernelProfile, toolVersion: String) -> (report: Report, answers: MisuseAnswers) {
+    let request = ProbeRequest(pagecacheDirectory: LabLayout.standard.pagecache, toolVersion: toolVersion)
+    // A fake host is always privileged, its directories exist and nothing interrupts it: the
+    // run cannot throw.
+    let report = try! ProbeRun(host: FakeHost(FakeKernel(profile: profile)), request: request).run()
+    let answers = try! ProbeRun(host: FakeHost(FakeKernel(profile: profile)), request: request).misuseAnswers()
+    return (report, answers)
+  }
+
+  public static func differences(report: Report, answers: MisuseAnswers, profile: KernelProfile) -> [String] {
+    let (model, modelAnswers) = model(profile, toolVersion: report.tool.version)
     let byID = Dictionary(model.probes.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     var out: [String] = []
     for p in report.probes {
@@ -21,8 +31,6 @@ public enum Contract {
     if answers.isEmpty {
       out.append("the guest printed no misuse answers")
     } else {
-      let inv = FakeKernel(profile: profile)
-      let modelAnswers = MisuseScenarios.run(inv, .init(targets: ProbeTargets.resolve(inventory: inv.inventory, options: ProbeOptions())))
       out += MisuseScenarios.differences(real: answers, model: modelAnswers)
     }
     return out

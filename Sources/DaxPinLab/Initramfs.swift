@@ -1,3 +1,4 @@
+import DaxPinCore
 import DaxPinLinux
 import FoundationEssentials
 
@@ -121,14 +122,12 @@ public struct Initramfs {
     return Built(path: path, bytes: cpio.bytes.count, files: files, daxpinBytes: daxpinBytes)
   }
 
-  static func config(pmem: PmemMode, modules: [String]) -> String {
-    """
-    PMEM_MODE=\(pmem.rawValue)
-    REGIONS=3
-    MODULES="\(modules.joined(separator: " "))"
-    PROBE_ARGS=""
-
-    """
+  /// `/etc/daxpin-lab.conf`: the pmem mode, the module load order, and the guest's objects
+  /// from `LabLayout` (mount points, regions, brd size, the vfio device), as shell variables.
+  static func config(pmem: PmemMode, modules: [String], layout: LabLayout = .standard) -> String {
+    var lines = ["PMEM_MODE=\(pmem.rawValue)", "MODULES=\"\(modules.joined(separator: " "))\"", "PROBE_ARGS=\"\""]
+    lines += layout.guestVariables.map { "\($0.0)=\"\($0.1)\"" }
+    return lines.joined(separator: "\n") + "\n"
   }
 
   /// Absolute library paths in `ldd` output (`libc.so.6 => /lib/... (0x...)`, `/lib64/ld-linux...`).

@@ -151,10 +151,10 @@ public struct Lab {
 
     var nvdimms: [String] = []
     if pmem == .nvdimm {
-      for i in 0..<3 {
+      for i in 0..<LabLayout.standard.regions {
         let f = "\(scratch)/nvdimm\(i).img"
         _ = FileManager.default.createFile(atPath: f, contents: nil)
-        _ = truncate(f, off_t((QEMUCommand.regionMiB + QEMUCommand.labelSlackMiB) << 20))
+        _ = truncate(f, off_t((LabLayout.standard.regionMiB + QEMUCommand.labelSlackMiB) << 20))
         nvdimms.append(f)
       }
     }
@@ -225,7 +225,7 @@ public struct Lab {
     run.ndctlList = parsed.sections["ndctl"]
     run.daxctlList = parsed.sections["daxctl"]
     if let profile = KernelProfile(labKernel: tree.label) {
-      let real = parsed.sections["contract"].flatMap { try? ReportJSON.decode([String: String].self, from: $0) } ?? [:]
+      let real = parsed.sections["contract"].flatMap { try? ReportJSON.decode(MisuseAnswers.self, from: $0) } ?? [:]
       run.profile = profile.rawValue
       run.contract = Contract.differences(report: report, answers: real, profile: profile)
       if !run.contract!.isEmpty { progress("\(name): \(run.contract!.count) disagreements with profile \(profile.rawValue)") }

@@ -1,3 +1,4 @@
+import DaxPinCore
 /// How the lab emulates persistent memory.
 public enum PmemMode: String, CaseIterable, Sendable {
   /// Legacy `memmap=size!offset` regions (nd_e820): one label-less namespace per region.
@@ -20,8 +21,9 @@ public struct QEMUCommand: Equatable, Sendable {
   public var nvdimmFiles: [String] = []
   public var memoryMiB = 2048
   public var cpus = 2
-  /// Each pmem region's usable size (mkfs.xfs wants more than 300 MB).
-  public static let regionMiB = 512
+  /// The guest's objects, shared with the fake host.
+  public var layout = LabLayout.standard
+  static var regionMiB: Int { LabLayout.standard.regionMiB }
   /// Room QEMU keeps for the label area at the end of each NVDIMM backing file: 2 MiB keeps the
   /// next DIMM, and so each region, 2 MiB-aligned (the 128 KiB label alone would not).
   public static let labelSlackMiB = 2
@@ -43,9 +45,9 @@ public struct QEMUCommand: Equatable, Sendable {
       "console=ttyS0", "quiet", "loglevel=3", "printk.time=1", "panic=-1", "nokaslr", "intel_iommu=on",
       "iommu=nopt", "rdinit=/init", "daxpin.pmem=\(pmem.rawValue)",
       // For a kernel with brd built in (source:<version>); a module gets the same from insmod.
-      "brd.rd_nr=1", "brd.rd_size=131072",
+      "brd.rd_nr=1", "brd.rd_size=\(layout.brdKiB)",
     ]
-    if pmem == .memmap { args += Self.memmapStartsMiB.map { "memmap=\(Self.regionMiB)M!\($0)M" } }
+    if pmem == .memmap { args += Self.memmapStartsMiB.prefix(layout.regions).map { "memmap=\(layout.regionMiB)M!\($0)M" } }
     return args.joined(separator: " ")
   }
 
@@ -61,12 +63,12 @@ public struct QEMUCommand: Equatable, Sendable {
       "-display", "none", "-nodefaults", "-no-reboot", "-monitor", "none",
       "-serial", "file:\(console)",
       "-device", "intel-iommu,intremap=on,caching-mode=on",
-      "-device", "edu",
+      "-device", "edu,addr=\(String(layout.vfioSlot, radix: 16))",
       "-kernel", kernel, "-initrd", initrd, "-append", kernelCommandLine,
     ]
     for (i, file) in nvdimmFiles.enumerated() {
       a += [
-        "-object", "memory-backend-file,id=nvmem\(i),share=on,mem-path=\(file),size=\(Self.regionMiB + Self.labelSlackMiB)M,align=2M",
+        "-object", "memory-backend-file,id=nvmem\(i),share=on,mem-path=\(file),size=\(layout.regionMiB + Self.labelSlackMiB)M,align=2M",
         "-device", "nvdimm,memdev=nvmem\(i),id=nvdimm\(i),label-size=128K",
       ]
     }

@@ -16,13 +16,49 @@ public struct LinuxKernel: Kernel {
 
   // MARK: files
 
-  public func open(_ path: String, writable: Bool, create: Bool) -> Result<FileDescriptor, Errno> {
+  public func open(_ path: String, in directory: FileDescriptor?, writable: Bool, create: Bool) -> Result<FileDescriptor, Errno> {
     var flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | CVFIO_O_NOFOLLOW
     if create { flags |= O_CREAT | O_EXCL }
-    return system_open(path, flags, 0o600).map { FileDescriptor(rawValue: $0) }
+    return valueOrErrno { openat(directory?.rawValue ?? AT_FDCWD, path, flags, 0o600) }.map { FileDescriptor(rawValue: $0) }
+  }
+
+  public func openDirectory(_ path: String, in directory: FileDescriptor?) -> Result<FileDescriptor, Errno> {
+    valueOrErrno { openat(directory?.rawValue ?? AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | CVFIO_O_NOFOLLOW) }
+      .map { FileDescriptor(rawValue: $0) }
   }
 
   public func close(_ fd: FileDescriptor) { system_close(fd.rawValue) }
+
+  public func makeDirectory(_ name: String, in directory: FileDescriptor) -> Result<Void, Errno> {
+    nothingOrErrno { mkdirat(directory.rawValue, name, 0o700) }
+  }
+
+  public func unlink(_ name: String, in directory: FileDescriptor, directory isDirectory: Bool) -> Result<Void, Errno> {
+    nothingOrErrno { unlinkat(directory.rawValue, name, isDirectory ? AT_REMOVEDIR : 0) }
+  }
+
+  public func entries(_ directory: FileDescriptor) -> Result<[String], Errno> {
+    // A duplicate fd: getdents moves the offset, and a caller may list the same directory again.
+    let dup = valueOrErrno { openat(directory.rawValue, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+    guard case .success(let fd) = dup else { return dup.map { _ in [] } }
+    defer { system_close(fd) }
+    var names: [String] = []
+    var buf = [UInt8](repeating: 0, count: 32768)
+    while true {
+      let n = buf.withUnsafeMutableBytes { b in valueOrErrno { cvfio_getdents64(fd, b.baseAddress, UInt(b.count)) } }
+      guard case .success(let count) = n else { return n.map { _ in [] } }
+      if count == 0 { return .success(names) }
+      var off = 0
+      // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
+      while off < count {
+        let reclen = Int(buf[off + 16]) | Int(buf[off + 17]) << 8
+        let nameBytes = buf[(off + 19)..<(off + reclen)].prefix { $0 != 0 }
+        let name = String(decoding: nameBytes, as: UTF8.self)
+        if name != "." && name != ".." { names.append(name) }
+        off += reclen
+      }
+    }
+  }
 
   public func memfdCreate(name: String) -> Result<FileDescriptor, Errno> {
     valueOrErrno { cvfio_memfd_create(name, CVFIO_MFD_CLOEXEC) }.map { FileDescriptor(rawValue: $0) }
@@ -36,34 +72,40 @@ public struct LinuxKernel: Kernel {
     nothingOrErrno { cvfio_fallocate(fd.rawValue, 0, 0, Int64(length)) }
   }
 
-  public func makeTemporaryDirectory(in parent: String) -> Result<String, Errno> {
-    var template = Array("\(parent)/.daxpin-XXXXXX".utf8CString)
-    return template.withUnsafeMutableBufferPointer { buf in
-      guard let p = cvfio_mkdtemp(buf.baseAddress!) else { return .failure(Errno(rawValue: Glibc.errno)) }
-      return .success(String(cString: p))
-    }
-  }
-
-  public func unlink(_ path: String) -> Result<Void, Errno> { nothingOrErrno { Glibc.unlink(path) } }
-
-  public func removeDirectory(_ path: String) -> Result<Void, Errno> { nothingOrErrno { rmdir(path) } }
-
   public func status(_ path: String) -> Result<FileStatus, Errno> {
-    system_statx(path, followLinks: false).map { st in
-      let type: FileStatus.FileType =
-        switch st.mode & UInt32(S_IFMT) {
-        case UInt32(S_IFREG): .regular
-        case UInt32(S_IFDIR): .directory
-        case UInt32(S_IFCHR): .characterDevice
-        case UInt32(S_IFBLK): .blockDevice
-        default: .other
-        }
-      return FileStatus(type: type, dax: st.dax)
+    guard !path.isEmpty else { return .failure(.noSuchFileOrDirectory) }
+    return system_statx(path, followLinks: false).map(\.status)
+  }
+
+  public func status(of fd: FileDescriptor) -> Result<FileStatus, Errno> {
+    system_statx("", in: fd.rawValue).map(\.status)
+  }
+
+  public func filesystem(_ path: String) -> Result<FilesystemInfo, Errno> {
+    system_statfsType(path).flatMap { magic in
+      system_statx(path).map { st in
+        FilesystemInfo(
+          magic: FilesystemMagic(rawValue: magic),
+          blockBacked: st.raw.dev_major != 0 && FileTree(root: "").exists("/sys/dev/block/\(st.raw.dev_major):\(st.raw.dev_minor)"))
+      }
     }
   }
 
-  public func filesystem(_ path: String) -> Result<FilesystemMagic, Errno> {
-    system_statfsType(path).map { FilesystemMagic(rawValue: $0) }
+  public func setDAXFlag(_ directory: FileDescriptor) -> Result<Void, Errno> {
+    nothingOrErrno { cvfio_set_dax_flag(directory.rawValue) }
+  }
+
+  public func characterDevice(_ path: String) -> Result<CharacterDevice, Errno> {
+    system_statx(path, followLinks: true).flatMap { st in
+      guard st.isCharacterDevice else { return .failure(.operationNotSupportedByDevice) }
+      let number = DeviceNumber(major: st.raw.rdev_major, minor: st.raw.rdev_minor)
+      let sys = "/sys/dev/char/\(number)"
+      let files = FileTree(root: "")
+      let subsystem = files.linkBasename(sys + "/subsystem")
+      // Device-DAX: the device's own align (5.10+ dynamic dax), else its region's.
+      let align = subsystem == "dax" ? (files.int(sys + "/align") ?? files.int(sys + "/device/dax_region/align")) : nil
+      return .success(CharacterDevice(number: number, subsystem: subsystem, align: align))
+    }
   }
 
   // MARK: memory
@@ -107,8 +149,10 @@ public struct LinuxKernel: Kernel {
   }
 
   public func vma(_ m: Mapping) -> Result<VMAInfo, Errno> {
-    guard let text = FileTree(root: "").read("/proc/self/smaps", limit: 64 << 20) else { return .failure(.noSuchFileOrDirectory) }
-    return SmapsParser.vma(containing: m.address, in: text).map { .success($0) } ?? .failure(.noSuchFileOrDirectory)
+    // The errno of the read itself (EMFILE under a tiny RLIMIT_NOFILE) reaches the report.
+    FileTree(root: "").readResult("/proc/self/smaps", limit: 64 << 20).flatMap { text in
+      SmapsParser.vma(containing: m.address, in: text).map { .success($0) } ?? .failure(.noSuchFileOrDirectory)
+    }
   }
 
   public func pinAccounting() -> PinAccounting? {
@@ -261,7 +305,32 @@ public struct LinuxKernel: Kernel {
     nothingOrErrno { cvfio_io_uring_unregister_buffers(ring.rawValue) }
   }
 
-  public func interruptRequested() -> Bool { cvfio_interrupt_signal() != 0 }
+  // MARK: process
+
+  public func currentProcess() -> ProcessIdentity {
+    let pid = getpid()
+    return ProcessIdentity(pid: pid, effectiveUID: geteuid(), startTime: (try? processStartTime(pid).get()) ?? 0)
+  }
+
+  public func processStartTime(_ pid: Int32) -> Result<UInt64, Errno> {
+    switch FileTree(root: "").readResult("/proc/\(pid)/stat") {
+    case .failure(let e): return .failure(e == .noSuchFileOrDirectory ? .noSuchProcess : e)
+    case .success(let text):
+      // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+      guard let close = text.lastIndex(of: ")") else { return .failure(.ioError) }
+      let fields = text[text.index(after: close)...].split(separator: " ")
+      // fields[0] is field 3 (state); start time is field 22.
+      guard fields.count > 19, let start = UInt64(fields[19]) else { return .failure(.ioError) }
+      return .success(start)
+    }
+  }
+
+  public func pendingSignal() -> Int32? {
+    let s = cvfio_interrupt_signal()
+    return s == 0 ? nil : s
+  }
+
+  public func raise(_ signal: Int32) { _ = Glibc.raise(signal) }
 }
 
 /// Keeps a value alive so the reads that produced it are not optimized away.

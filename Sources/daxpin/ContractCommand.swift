@@ -1,7 +1,6 @@
 import ArgumentParser
 import DaxPinCore
 import DaxPinLinux
-import Glibc
 
 /// `daxpin contract` (hidden): answers the misuse scenarios on this machine's real kernel, as JSON.
 /// The lab runs it in each guest and compares the answers with the kernel's fake profile.
@@ -10,9 +9,13 @@ struct ContractCommand: ParsableCommand {
     commandName: "contract", abstract: "Answer the misuse scenarios on the real kernel (used by the lab).", shouldDisplay: false)
 
   func run() throws {
-    guard getuid() == 0 else { throw Exit.toolFailure("contract needs root") }
-    let inventory = LinuxInventory().collect()
-    let targets = ProbeTargets.resolve(inventory: inventory, options: ProbeOptions())
-    print(try ReportJSON.encode(MisuseScenarios.run(LinuxKernel(), .init(targets: targets))), terminator: "")
+    let answers: MisuseAnswers
+    do {
+      answers = try ProbeRun(host: LinuxHost(), request: ProbeRequest(toolVersion: DaxpinVersion.string)).misuseAnswers()
+    } catch {
+      Stderr.line("daxpin: \(error)")
+      throw ExitCode(error.exitCode)
+    }
+    print(try ReportJSON.encode(answers), terminator: "")
   }
 }

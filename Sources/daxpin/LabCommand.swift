@@ -28,10 +28,10 @@ struct LabCommand: ParsableCommand {
   var kernels: [String] = ["debian-6.1"]
 
   @Option(help: ArgumentHelp("memmap, nvdimm or both.", valueName: "MODE"))
-  var pmem: String = "both"
+  var pmem: PmemChoice = .both
 
   @Option(help: ArgumentHelp("auto, kvm or tcg. auto uses KVM only where the CPU has vmx/svm and kvm_intel/kvm_amd is loaded.", valueName: "ACCEL"))
-  var accel: String = "auto"
+  var accel: AccelOption = .auto
 
   @Option(name: .customLong("out"), help: ArgumentHelp("Directory for reports, consoles and the matrix.", valueName: "OUT"))
   var outputDirectory: String = "lab-out"
@@ -51,20 +51,8 @@ struct LabCommand: ParsableCommand {
   func run() throws {
     let specs: [LabKernelSpec]
     do { specs = try kernels.map { s throws(LabError) in try LabKernelSpec(parsing: s) } } catch { throw ValidationError("\(error)") }
-    let modes: [PmemMode] =
-      switch pmem {
-      case "both": [.memmap, .nvdimm]
-      case "memmap": [.memmap]
-      case "nvdimm": [.nvdimm]
-      default: throw ValidationError("--pmem takes memmap, nvdimm or both")
-      }
-    let accelChoice: Accel? =
-      switch accel {
-      case "auto": nil
-      case "kvm": .kvm
-      case "tcg": .tcg
-      default: throw ValidationError("--accel takes auto, kvm or tcg")
-      }
+    let modes = pmem.modes
+    let accelChoice = accel.accel
     guard getuid() == 0 else { throw Exit.toolFailure("lab needs root: it runs apt-get download and depmod into its cache (run: sudo daxpin lab)") }
     guard let initScript = Self.findInitScript() else {
       throw Exit.toolFailure("cannot find scripts/lab/init next to the daxpin binary: run daxpin from its source checkout")
@@ -134,4 +122,16 @@ struct LabCommand: ParsableCommand {
     }
     return nil
   }
+}
+
+/// `--pmem`: one pmem mode, or both.
+enum PmemChoice: String, CaseIterable, ExpressibleByArgument {
+  case memmap, nvdimm, both
+  var modes: [PmemMode] { self == .both ? PmemMode.allCases : [PmemMode(rawValue: rawValue)!] }
+}
+
+/// `--accel`: `auto` decides from the CPU and the loaded modules (`AccelChoice.auto`).
+enum AccelOption: String, CaseIterable, ExpressibleByArgument {
+  case auto, kvm, tcg
+  var accel: Accel? { self == .auto ? nil : Accel(rawValue: rawValue) }
 }

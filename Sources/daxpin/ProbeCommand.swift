@@ -25,23 +25,13 @@ struct ProbeCommand: ParsableCommand {
       """)
 
   @Option(help: ArgumentHelp("linux (real syscalls, needs root) or fake (a simulated kernel; any user).", valueName: "BACKEND"))
-  var backend: String = "linux"
+  var backend: Backend = .linux
 
   @Option(help: ArgumentHelp("With --backend fake: linux-4.14, linux-5.10, linux-6.1, linux-6.12, linux-latest or linux-7.3-iommufd.", valueName: "PROFILE"))
-  var profile: String = "linux-6.1"
+  var profile: KernelProfile = .linux6_1
 
   @Option(help: ArgumentHelp("With --backend fake: fsdax+devdax+vfio, devdax-only, no-pmem or no-vfio.", valueName: "NAME"))
-  var topology: String = "fsdax+devdax+vfio"
-
-  func validate() throws {
-    guard backend == "linux" || backend == "fake" else { throw ValidationError("--backend takes linux or fake") }
-    guard KernelProfile(rawValue: profile) != nil else {
-      throw ValidationError("unknown profile \(profile): \(KernelProfile.allCases.map(\.rawValue).joined(separator: ", "))")
-    }
-    guard FakeTopology(rawValue: topology) != nil else {
-      throw ValidationError("unknown topology \(topology): \(FakeTopology.allCases.map(\.rawValue).joined(separator: ", "))")
-    }
-  }
+  var topology: FakeTopology = .full
 
   @OptionGroup var output: OutputOptions
 
@@ -73,62 +63,24 @@ struct ProbeCommand: ParsableCommand {
   var interruptAfter: Int?
 
   func run() throws {
-    if backend == "fake" { return try runFake() }
-    guard getuid() == 0 else {
-      throw Exit.toolFailure("probe needs root: it opens VFIO groups, /dev/iommu and /dev/dax and pins memory (run: sudo daxpin probe)")
-    }
-    LinuxKernel.catchInterrupts()
-    let inventory = LinuxInventory().collect()
-    let options = ProbeOptions(pagecacheDirectory: pagecacheDir, fsdaxDirectories: fsdaxDir, devdax: devdax, vfioGroup: vfioGroup)
-    let kernel = LinuxKernel()
-    var overrides: [String: String] = [:]
-    for dir in fsdaxDir {
-      switch kernel.filesystem(dir) {
-      case .success(.ext4): overrides["ext4"] = dir
-      case .success(.xfs): overrides["xfs"] = dir
-      case .success(let other): throw Exit.toolFailure("--fsdax-dir \(dir) is on \(other), not ext4 or xfs")
-      case .failure(let e): throw Exit.toolFailure("--fsdax-dir \(dir): \(e.name)")
-      }
-    }
-    if let dir = pagecacheDir {
-      switch kernel.status(dir) {
-      case .success(let st) where st.type == .directory: break
-      case .success: throw Exit.toolFailure("--pagecache-dir \(dir) is not a directory")
-      case .failure(let e): throw Exit.toolFailure("--pagecache-dir \(dir): \(e.name)")
-      }
-    }
-    if let devdax, case .failure(let e) = kernel.status(devdax) {
-      throw Exit.toolFailure("--devdax \(devdax): \(e.name)")
-    }
-    let targets = ProbeTargets.resolve(inventory: inventory, options: options, fsdaxOverrides: overrides)
-    var engine = ProbeEngine(
-      kernel: kernel, targets: targets, features: KernelFeatures(inventory.kernel),
-      interfaces: interfaces.isEmpty ? Interface.allCases : interfaces,
-      kinds: kinds.isEmpty ? MemoryKind.allCases : kinds, accesses: accesses.isEmpty ? Access.allCases : accesses,
-      clock: MonotonicClock.microseconds)
-    var done = 0
-    let interruptAfter = self.interruptAfter
-    engine.onResult = { _ in
-      done += 1
-      if let n = interruptAfter, done == n { raise(SIGINT) }
-    }
-
-    let results: [ProbeResult]
+    let host: any Host = backend == .fake ? FakeHost(FakeKernel(profile: profile, topology: topology)) : LinuxHost()
+    let request = ProbeRequest(
+      interfaces: interfaces, kinds: kinds, accesses: accesses, pagecacheDirectory: pagecacheDir, fsdaxDirectories: fsdaxDir,
+      devdax: devdax, vfioGroup: vfioGroup, interruptAfter: interruptAfter, toolVersion: DaxpinVersion.string)
+    if backend == .linux { LinuxKernel.catchInterrupts() }
+    var run = ProbeRun(host: host, request: request)
+    run.onNotice = { Stderr.line("daxpin: \($0)") }
+    let report: Report
     do {
-      results = try engine.run()
+      report = try run.run()
     } catch {
-      let sig = LinuxKernel.caughtSignal
-      Stderr.line(
-        "daxpin: interrupted by signal \(sig) after \(error.completed.count) probes; everything mapped, registered, opened or created was released")
-      LinuxKernel.reraiseInterrupt()
-      throw ExitCode(128 + sig)
+      Stderr.line("daxpin: \(error)")
+      if case .interrupted = error { LinuxKernel.reraiseInterrupt() }
+      throw ExitCode(error.exitCode)
     }
-    let report = Report(toolVersion: DaxpinVersion.string, backend: "linux", host: Report.Host.current, inventory: inventory, probes: results)
     try emit(report)
   }
-}
 
-extension ProbeCommand {
   /// Prints the report (text or JSON), writes --output, and exits with the report's exit code.
   func emit(_ report: Report) throws {
     let text = try ReportJSON.encode(report)
@@ -136,28 +88,12 @@ extension ProbeCommand {
     print(output.json ? text : ProbeText.render(report, quiet: quiet, color: isatty(1) == 1), terminator: "")
     if report.summary.exitCode != 0 { throw ExitCode(report.summary.exitCode) }
   }
-
-  /// The same probe against a simulated kernel: any user, nothing touched, labelled simulated.
-  func runFake() throws {
-    let fake = FakeKernel(profile: KernelProfile(rawValue: profile)!, topology: FakeTopology(rawValue: topology)!)
-    let report = fake.probeReport(
-      toolVersion: DaxpinVersion.string,
-      options: ProbeOptions(pagecacheDirectory: pagecacheDir ?? "/mnt/pagecache", devdax: devdax, vfioGroup: vfioGroup),
-      interfaces: interfaces.isEmpty ? Interface.allCases : interfaces, kinds: kinds.isEmpty ? MemoryKind.allCases : kinds,
-      accesses: accesses.isEmpty ? Access.allCases : accesses)
-    try emit(report)
-  }
 }
 
 extension Interface: ExpressibleByArgument {}
 extension MemoryKind: ExpressibleByArgument {}
 extension Access: ExpressibleByArgument {}
+extension Backend: ExpressibleByArgument {}
+extension KernelProfile: ExpressibleByArgument {}
+extension FakeTopology: ExpressibleByArgument {}
 
-extension Report.Host {
-  static var current: Report.Host {
-    var u = utsname()
-    uname(&u)
-    func field<T>(_ t: T) -> String { withUnsafeBytes(of: t) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) } }
-    return Report.Host(hostname: field(u.nodename), arch: field(u.machine))
-  }
-}

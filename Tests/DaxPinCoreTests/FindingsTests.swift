@@ -104,12 +104,6 @@ struct FindingsTests {
     #expect(inv.findings.first { $0.subject == "fsdax" }?.hint?.contains("chattr +x") == true)
   }
 
-  @Test func daxMountsAreTargetsWhateverTheRootSays() {
-    var inv = fullInventory()
-    inv.daxMounts[0].statxDax = false
-    #expect(ProbeTargets.resolve(inventory: inv, options: ProbeOptions()).fsdaxDirectories == ["ext4": "/mnt/pmem"])
-  }
-
   @Test func textNamesEveryAbsence() {
     var inv = fullInventory()
     inv.vfio = VFIOInfo()

@@ -1,3 +1,4 @@
+import SystemPackage
 import Testing
 
 @testable import DaxPinCore
@@ -8,12 +9,12 @@ struct MatrixTests {
     var inv = fullInventory()
     inv.kernel.release = release
     var r = Report(
-      toolVersion: "t", backend: simulated ? "fake" : "linux", simulated: simulated, host: .init(hostname: "h1", arch: "x86_64"),
+      toolVersion: "t", backend: simulated ? .fake : .linux, host: .init(hostname: "h1", arch: "x86_64"),
       inventory: inv,
       probes: cells.map { c in
         ProbeResult(
-          id: ProbeID(c.0, c.1, c.2).description, interface: c.0, memory: MemoryDescription(kind: c.1, size: 1), access: c.2, outcome: c.3,
-          errnoName: c.4, verdict: c.5, unsafe: c.3 == .pinned && c.1.pinsFilesystemDAXPages ? true : nil)
+          interface: c.0, memory: MemoryDescription(kind: c.1, size: 1), access: c.2, outcome: c.3,
+          errno: c.4.flatMap { Errno(name: $0)?.rawValue }, expectation: nil, verdict: c.5)
       })
     if let pmem { r.lab = LabInfo(kernel: "debian", packageVersion: nil, pmem: pmem, accel: "tcg", accelReason: "") }
     return r

@@ -14,6 +14,12 @@ let labRows: [Matrix.Row] = {
   return text.split(separator: "\n").compactMap { try? ReportJSON.decode(Matrix.Row.self, from: String($0)) }
 }()
 
+/// A full probe run through the one pipeline on a simulated host.
+func fakeReport(_ fake: FakeKernel, _ request: ProbeRequest = ProbeRequest(toolVersion: "test")) -> Report {
+  try! ProbeRun(host: FakeHost(fake), request: request).run()
+}
+func fakeReport(_ p: KernelProfile, topology: FakeTopology = .full) -> Report { fakeReport(FakeKernel(profile: p, topology: topology)) }
+
 /// The profile that stands for the kernel a row came from.
 func profile(of row: Matrix.Row) -> KernelProfile? { row.lab.flatMap { KernelProfile(labKernel: $0) } }
 
@@ -28,8 +34,8 @@ struct ContractTests {
 
   @Test(arguments: KernelProfile.allCases.filter(\.labVerified))
   func profileEqualsLab(_ p: KernelProfile) throws {
-    let report = FakeKernel(profile: p).probeReport(toolVersion: "test")
-    #expect(report.simulated == true)
+    let report = fakeReport(p)
+    #expect(report.isSimulated)
     let fake = Dictionary(report.probes.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     let real = labRows.filter { profile(of: $0) == p }
     #expect(real.count == 2 * 156)
@@ -49,60 +55,67 @@ struct ContractTests {
   }
 
   @Test func linux414ShowsUnsafe() {
-    let report = FakeKernel(profile: .linux4_14).probeReport(toolVersion: "test")
+    let report = fakeReport(.linux4_14)
     #expect(!KernelProfile.linux4_14.labVerified)
-    let unsafe = report.probes.filter { $0.unsafe == true }
+    let unsafe = report.probes.filter(\.unsafe)
     #expect(!unsafe.isEmpty)
-    #expect(unsafe.allSatisfy { $0.memory.kind.pinsFilesystemDAXPages && $0.interface.usesVFIOContainer })
+    #expect(Set(unsafe.map(\.id)) == Set(["vfio-type1", "vfio-type1v2"].flatMap { i in
+      ["fsdax-ext4-shared", "fsdax-ext4-private", "fsdax-xfs-shared", "fsdax-xfs-private"].flatMap { k in ["rw", "ro"].map { "\(i).\(k).\($0)" } }
+    }))
     #expect(report.summary.exitCode == 1)
     #expect(report.probes.filter { $0.interface == .ioUring }.allSatisfy { $0.outcome == .unsupported }, "io_uring arrived in 5.1")
   }
 
   @Test(arguments: FakeTopology.allCases)
   func topologies(_ t: FakeTopology) {
-    let report = FakeKernel(profile: .linux6_1, topology: t).probeReport(toolVersion: "test")
-    let fsdax = report.probes.filter { $0.memory.kind.isFilesystemDAX }
-    let devdax = report.probes.filter { $0.memory.kind == .devdax }
-    let vfio = report.probes.filter { $0.interface == .vfioType1v2 && $0.memory.kind == .anon }
-    #expect(fsdax.allSatisfy { ($0.outcome == .unsupported) == !t.hasFsdax || $0.interface != .ioUring })
-    #expect(devdax.filter { $0.interface == .ioUring }.allSatisfy { ($0.outcome == .unsupported) == !t.hasDevdax })
-    #expect(vfio.allSatisfy { ($0.outcome == .unsupported) == !t.hasVFIO })
-    #expect(report.summary.fail == 0 && report.summary.error == 0)
+    let report = fakeReport(.linux6_1, topology: t)
+    func outcome(_ id: String) -> Outcome? { report.probes.first { $0.id == id }?.outcome }
+    // On 6.1 io_uring refuses fsdax with EOPNOTSUPP and devdax with EOPNOTSUPP (its own file check).
+    #expect(outcome("io_uring.fsdax-ext4-shared.rw") == (t.hasFsdax ? .refused : .unsupported))
+    #expect(outcome("io_uring.devdax.rw") == (t.hasDevdax ? .refused : .unsupported))
+    #expect(outcome("vfio-type1v2.devdax.rw") == (t.hasDevdax && t.hasVFIO ? .pinned : .unsupported))
+    #expect(outcome("vfio-type1v2.anon.rw") == (t.hasVFIO ? .pinned : .unsupported))
+    #expect(report.summary.fail == 0)
+    #expect(report.summary.error == 0)
   }
 }
 
 @Suite("misuse scenarios against the fake")
 struct MisuseTests {
   @Test(arguments: KernelProfile.allCases.filter { $0.hasIOUring })
-  func answersAreTheKernelsErrnos(_ p: KernelProfile) {
+  func answersAreTheKernelsErrnos(_ p: KernelProfile) throws {
     let fake = FakeKernel(profile: p)
-    let inv = fake.inventory
-    let answers = MisuseScenarios.run(fake, .init(targets: ProbeTargets.resolve(inventory: inv, options: ProbeOptions())))
-    #expect(answers == [
-      "vfio.set-iommu-without-group": "EINVAL", "vfio.map-before-set-iommu": "EINVAL", "vfio.overlapping-map": "EEXIST",
-      "vfio.unaligned-map": "EINVAL", "vfio.iova-outside-windows": "EINVAL", "vfio.unmap-reports-size": "ok 4194304",
-      "vfio.group-opened-twice": "EBUSY", "devdax.private-mmap": "EINVAL", "devdax.unaligned-mmap": "EINVAL",
-      "io_uring.register-twice": "EBUSY", "io_uring.unregister-without-buffers": "ENXIO", "io_uring.unmapped-buffer": "EFAULT",
-    ])
-    #expect(fake.held == (0, 0, 0))
+    let recorder = RecordingKernel(fake)
+    let answers = try ProbeRun(host: FakeHost(fake, kernel: recorder), request: ProbeRequest()).misuseAnswers()
+    let expected: MisuseAnswers = [
+      .setIOMMUWithoutGroup: .errno(.invalidArgument), .mapBeforeSetIOMMU: .errno(.invalidArgument), .overlappingMap: .errno(.fileExists),
+      .unalignedMap: .errno(.invalidArgument), .iovaOutsideWindows: .errno(.invalidArgument), .unmapReportsSize: .value(4_194_304),
+      .groupOpenedTwice: .errno(.resourceBusy), .devdaxPrivateMmap: .errno(.invalidArgument), .devdaxUnalignedMmap: .errno(.invalidArgument),
+      .registerTwice: .errno(.resourceBusy), .unregisterWithoutBuffers: .errno(.noSuchAddressOrDevice), .unmappedBuffer: .errno(.badAddress),
+    ]
+    #expect(answers == expected)
+    #expect(recorder.held == .nothing)
+    // The wire format the guest prints and the host reads back.
+    let json = try ReportJSON.encode(answers)
+    #expect(json.contains("\"vfio.unmap-reports-size\" : \"ok 4194304\""))
+    #expect(try ReportJSON.decode(MisuseAnswers.self, from: json) == answers)
   }
 
   @Test func limitsAreResourceLimited() {
-    let tight = FakeKernel(profile: .linux6_1, memlockKB: 64)
-    let r = tight.probeReport(toolVersion: "t")
+    let r = fakeReport(FakeKernel(profile: .linux6_1, memlockKB: 64))
     let cell = r.probes.first { $0.id == "io_uring.anon.rw" }
     #expect(cell?.outcome == .resourceLimited)
     #expect(cell?.errnoName == "ENOMEM")
-    let noEntries = FakeKernel(profile: .linux6_1, dmaEntryLimit: 0).probeReport(toolVersion: "t")
+    let noEntries = fakeReport(FakeKernel(profile: .linux6_1, dmaEntryLimit: 0))
     #expect(noEntries.probes.first { $0.id == "vfio-type1v2.anon.rw" }?.errnoName == "ENOSPC")
-    let notViable = FakeKernel(profile: .linux6_1, groupViable: false).probeReport(toolVersion: "t")
-    #expect(notViable.probes.first { $0.id == "vfio-type1v2.anon.rw" }?.reason?.contains("not viable") == true)
+    let notViable = fakeReport(FakeKernel(profile: .linux6_1, groupViable: false))
+    #expect(notViable.probes.first { $0.id == "vfio-type1v2.anon.rw" }?.reason == "VFIO group 1 is not viable")
     let noHuge = FakeKernel(profile: .linux6_1, hugetlbPages: 0)
     #expect(noHuge.map(length: 2 << 20, protection: .readWrite, source: .anonymous(hugetlb: true)) == .failure(.noMemory))
   }
 
   @Test func differencesIgnoreUnsupported() {
-    #expect(MisuseScenarios.differences(real: ["vfio.unaligned-map": "EINVAL", "devdax.private-mmap": "unsupported: no devdax"],
-      model: ["vfio.unaligned-map": "EFAULT", "devdax.private-mmap": "EINVAL"]) == ["vfio.unaligned-map: kernel EINVAL, profile EFAULT"])
+    #expect(MisuseScenarios.differences(real: [.unalignedMap: .errno(.invalidArgument), .devdaxPrivateMmap: .unsupported("no devdax")],
+      model: [.unalignedMap: .errno(.badAddress), .devdaxPrivateMmap: .errno(.invalidArgument)]) == ["vfio.unaligned-map: kernel EINVAL, profile EFAULT"])
   }
 }

@@ -48,7 +48,7 @@ let toolsInstalled = ["/usr/bin/ndctl", "/usr/bin/daxctl", "/usr/sbin/mkfs.xfs",
 struct LabRunTests {
   static let report: String = {
     let r = Report(
-      toolVersion: "t", backend: "linux", host: .init(hostname: "guest", arch: "x86_64"),
+      toolVersion: "t", backend: .linux, host: .init(hostname: "guest", arch: "x86_64"),
       inventory: Inventory(
         kernel: KernelInfo(release: "6.99.0-lab"), privileges: Privileges(uid: 0, capIPCLock: true, memlockSoftBytes: nil, memlockHardBytes: nil),
         iommu: IOMMUInfo(), vfio: VFIOInfo(), iommufd: IOMMUFDInfo(present: false), ioUring: IOUringInfo(available: true), pmem: PmemInfo(),

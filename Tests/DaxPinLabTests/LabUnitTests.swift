@@ -44,7 +44,7 @@ struct LabUnitTests {
     #expect(a.first == "qemu-system-x86_64")
     #expect(a.contains("q35,kernel-irqchip=split"))
     #expect(a.contains("intel-iommu,intremap=on,caching-mode=on"))
-    #expect(a.contains("edu"))
+    #expect(a.contains("edu,addr=\(String(LabLayout.standard.vfioSlot, radix: 16))"))
     #expect(a.contains("tcg"))
     #expect(a[a.firstIndex(of: "-smp")! + 1] == "1", "one vCPU under TCG")
     #expect(a.contains("file:/c"))

@@ -23,11 +23,7 @@ final class ScratchDirs {
     ((try? FileManager.default.contentsOfDirectory(atPath: pagecache)) ?? [])
       + ((try? FileManager.default.contentsOfDirectory(atPath: tmpfs)) ?? [])
   }
-  func targets(vfio: VFIOGroupTarget? = nil, iommufd: Bool = false) -> ProbeTargets {
-    ProbeTargets(
-      pagecacheDirectory: pagecache, tmpfsDirectory: tmpfs, vfioGroup: vfio, vfioContainer: vfio != nil, iommufd: iommufd,
-      ioUring: true)
-  }
+  func targets() -> ProbeTargets { ProbeTargets(pagecacheDirectory: pagecache, tmpfsDirectory: tmpfs) }
 }
 
 let hostKinds: [MemoryKind] = [.anon, .memfd, .tmpfsShared, .pagecacheShared, .pagecachePrivate]
@@ -37,7 +33,7 @@ let thisKernel = KernelFeatures(LinuxInventory().collect().kernel)
 struct ProbeEngineTests {
   @Test func ioUringGivesRealVerdictsForEveryHostKind() throws {
     let dirs = try ScratchDirs()
-    let kernel = InstrumentedKernel()
+    let kernel = RecordingKernel(LinuxKernel())
     let results = try ProbeEngine(kernel: kernel, targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring], kinds: hostKinds).run()
     #expect(results.count == 10)
     for r in results {
@@ -50,7 +46,7 @@ struct ProbeEngineTests {
     let pinned = results.filter { $0.outcome == .pinned }
     #expect(!pinned.isEmpty)
     #expect(pinned.allSatisfy { ($0.pinnedKB ?? 0) >= 2048 }, "VmPin grows by the buffer while it is registered")
-    #expect(kernel.held == (0, 0, 0, 0))
+    #expect(kernel.held == .nothing)
     #expect(dirs.leftovers.isEmpty)
   }
 
@@ -88,11 +84,12 @@ struct ProbeEngineTests {
   @Test func interruptStopsAndReleasesEverything() throws {
     let dirs = try ScratchDirs()
     for at in [3, 10, 25] {
-      let kernel = InstrumentedKernel(interruptAtCall: at)
+      let kernel = RecordingKernel(LinuxKernel())
+      kernel.interrupt(afterCalls: at)
       #expect(throws: ProbeEngine.Interrupted.self) {
         _ = try ProbeEngine(kernel: kernel, targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring], kinds: hostKinds).run()
       }
-      #expect(kernel.held == (0, 0, 0, 0), "interrupt at call \(at)")
+      #expect(kernel.held == .nothing, "interrupt at call \(at)")
       #expect(dirs.leftovers.isEmpty)
     }
   }
@@ -102,111 +99,22 @@ struct ProbeEngineTests {
   @Test(arguments: [Errno.ioError, .noMemory, .permissionDenied, .badAddress])
   func everyFailedCallIsCleanedUp(errno: Errno) throws {
     let dirs = try ScratchDirs()
-    let clean = InstrumentedKernel()
+    let clean = RecordingKernel(LinuxKernel())
     _ = try ProbeEngine(kernel: clean, targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring], kinds: hostKinds).run()
-    let total = clean.calls.count
-    #expect(total > 40)
-    for n in 1...total {
-      let kernel = InstrumentedKernel(failAt: n, failWith: errno)
+    let points = clean.trace.filter { !$0.releasesOrObserves }
+    #expect(points.count > 40)
+    var uses: [KernelCall: Int] = [:]
+    for call in points {
+      uses[call, default: 0] += 1
+      let kernel = RecordingKernel(LinuxKernel())
+      kernel.inject(call, onUse: uses[call]!, errno: errno)
       let results = try ProbeEngine(kernel: kernel, targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring], kinds: hostKinds).run()
-      let failedCall = kernel.calls[n - 1]
-      #expect(results.count == 10, "call \(n) \(failedCall)")
-      #expect(results.allSatisfy { $0.verdict == .pass || $0.reason != nil || $0.outcome == .refused }, "call \(n) \(failedCall)")
-      #expect(kernel.held == (0, 0, 0, 0), "call \(n) \(failedCall) failed with \(errno.name): something was left held")
-      #expect(dirs.leftovers.isEmpty, "call \(n) \(failedCall)")
+      let at = "\(call)#\(uses[call]!) failing with \(errno.name)"
+      #expect(results.count == 10, "\(at)")
+      #expect(results.allSatisfy { $0.verdict == .pass || $0.reason != nil }, "\(at)")
+      #expect(kernel.held == .nothing, "\(at): left \(kernel.held)")
+      #expect(dirs.leftovers.isEmpty, "\(at)")
     }
-  }
-}
-
-@Suite("not-exercised detection and VFIO setup errors")
-struct NotExercisedTests {
-  func run(_ target: VFIOGroupTarget, model: InstrumentedKernel.VFIOModel = .init(), interfaces: [Interface] = [.vfioType1v2], iommufd: Bool = false)
-    throws -> [ProbeResult]
-  {
-    let dirs = try ScratchDirs()
-    let kernel = InstrumentedKernel(vfio: model)
-    let r = try ProbeEngine(
-      kernel: kernel, targets: dirs.targets(vfio: target, iommufd: iommufd), features: thisKernel, interfaces: interfaces,
-      kinds: [.anon], accesses: [.rw]
-    ).run()
-    #expect(kernel.held == (0, 0, 0, 0))
-    return r
-  }
-
-  @Test func noiommuGroupNeverCountsAsPinned() throws {
-    let r = try run(VFIOGroupTarget(id: 0, node: "/dev/vfio/noiommu-0", noiommu: true))
-    #expect(r[0].outcome == .notExercised)
-    #expect(r[0].verdict == .skip)
-    #expect(r[0].reason?.contains("noiommu") == true)
-  }
-
-  @Test func mdevOnlyGroupNeverCountsAsPinned() throws {
-    let r = try run(VFIOGroupTarget(id: 4, node: "/dev/vfio/4", mdevOnly: true))
-    #expect(r[0].outcome == .notExercised)
-  }
-
-  @Test func ioasWithoutDeviceNeverCountsAsPinned() throws {
-    let r = try run(VFIOGroupTarget(id: 4, node: "/dev/vfio/4"), interfaces: [.iommufd], iommufd: true)
-    #expect(r[0].outcome == .notExercised)
-    #expect(r[0].reason?.contains("no domain") == true)
-  }
-
-  @Test func ioasWithDeviceIsExercised() throws {
-    let r = try run(VFIOGroupTarget(id: 4, node: "/dev/vfio/4", deviceCdev: "/dev/vfio/devices/vfio0"), interfaces: [.iommufd], iommufd: true)
-    #expect(r[0].outcome == .pinned)
-    #expect(r[0].request?.hasPrefix("IOMMU_IOAS_MAP ") == true)
-  }
-
-  @Test func groupWithDomainIsExercised() throws {
-    let r = try run(VFIOGroupTarget(id: 4, node: "/dev/vfio/4"))
-    #expect(r[0].outcome == .pinned)
-    #expect(r[0].request == "VFIO_IOMMU_MAP_DMA iova=0x200000 size=0x200000 READ|WRITE")
-  }
-
-  @Test func compatContainerOpensTheDeviceToGetADomain() throws {
-    let dirs = try ScratchDirs()
-    let kernel = InstrumentedKernel(vfio: .init())
-    let target = VFIOGroupTarget(id: 4, node: "/dev/vfio/4", deviceAddress: "0000:00:03.0")
-    let r = try ProbeEngine(
-      kernel: kernel, targets: dirs.targets(vfio: target, iommufd: true), features: thisKernel, interfaces: [.iommufdCompat, .vfioType1v2],
-      kinds: [.anon], accesses: [.rw]
-    ).run()
-    #expect(r.map(\.outcome) == [.pinned, .pinned])
-    #expect(kernel.calls.filter { $0 == "VFIO_GROUP_GET_DEVICE_FD" }.count == 1, "only the compat container opens the device")
-    #expect(kernel.held == (0, 0, 0, 0))
-  }
-
-  @Test func compatContainerWithoutADeviceIsNotExercised() throws {
-    let r = try run(VFIOGroupTarget(id: 4, node: "/dev/vfio/4"), interfaces: [.iommufdCompat], iommufd: true)
-    #expect(r[0].outcome == .notExercised)
-    #expect(r[0].reason?.contains("compat IOAS has no domain") == true)
-  }
-
-  @Test func busyGroupIsAClearError() throws {
-    let r = try run(VFIOGroupTarget(id: 4, node: "/dev/vfio/4"), model: .init(groupOpenErrno: .resourceBusy))
-    #expect(r[0].outcome == .setupFailed)
-    #expect(r[0].verdict == .error)
-    #expect(r[0].reason == "VFIO group 4 is busy: another process (QEMU?) has /dev/vfio/4 open")
-  }
-
-  @Test func groupThatIsNotViableIsAClearError() throws {
-    let r = try run(VFIOGroupTarget(id: 4, node: "/dev/vfio/4"), model: .init(viable: false))
-    #expect(r[0].verdict == .error)
-    #expect(r[0].hint?.contains("/sys/kernel/iommu_groups/4/devices") == true)
-  }
-
-  @Test func memlockENOMEMIsResourceLimited() throws {
-    let r = try run(VFIOGroupTarget(id: 4, node: "/dev/vfio/4"), model: .init(mapErrno: .noMemory))
-    #expect(r[0].outcome == .resourceLimited)
-    #expect(r[0].hint?.contains("ulimit -l") == true)
-  }
-
-  @Test func noGroupIsUnsupportedWithAHint() throws {
-    let dirs = try ScratchDirs()
-    var t = dirs.targets()
-    t.vfioContainer = true
-    let r = try ProbeEngine(kernel: LinuxKernel(), targets: t, features: thisKernel, interfaces: [.vfioType1], kinds: [.anon]).run()
-    #expect(r.allSatisfy { $0.outcome == .unsupported && $0.hint?.contains("never rebinds") == true })
   }
 }
 
@@ -232,16 +140,40 @@ struct LinuxKernelTests {
     #expect(st.dax != true)
   }
 
-  @Test func statfsTellsTmpfsFromExt4() throws {
-    #expect(try LinuxKernel().filesystem("/dev/shm").get() == .tmpfs)
-    #expect(try LinuxKernel().filesystem("/var/tmp").get().isDiskBacked)
+  @Test func statfsTellsTmpfsFromADiskAndProcFromBoth() throws {
+    #expect(try LinuxKernel().filesystem("/dev/shm").get() == FilesystemInfo(magic: .tmpfs, blockBacked: false))
+    let varTmp = try LinuxKernel().filesystem("/var/tmp").get()
+    #expect(varTmp.blockBacked)
+    #expect(varTmp.isDiskBacked)
+    #expect(try LinuxKernel().filesystem("/proc").get() == FilesystemInfo(magic: .proc, blockBacked: false))
+    #expect(try !LinuxKernel().filesystem("/proc").get().isDiskBacked)
+    #expect(try !LinuxKernel().filesystem("/sys/fs/cgroup").get().isDiskBacked)
   }
 
   @Test func openRefusesToFollowSymlinks() throws {
     let dirs = try ScratchDirs()
     try FileManager.default.createSymbolicLink(atPath: dirs.pagecache + "/link", withDestinationPath: "/etc/passwd")
-    #expect(LinuxKernel().open(dirs.pagecache + "/link", writable: true, create: true) == .failure(.fileExists))
-    #expect(LinuxKernel().open(dirs.pagecache + "/link", writable: false, create: false) == .failure(.tooManySymbolicLinkLevels))
+    #expect(LinuxKernel().open(dirs.pagecache + "/link", in: nil, writable: true, create: true) == .failure(.fileExists))
+    #expect(LinuxKernel().open(dirs.pagecache + "/link", writable: false) == .failure(.tooManySymbolicLinkLevels))
+    try FileManager.default.createSymbolicLink(atPath: dirs.pagecache + "/dirlink", withDestinationPath: "/etc")
+    // O_DIRECTORY | O_NOFOLLOW on a symlink: the kernel answers ENOTDIR (the link is not followed).
+    #expect(LinuxKernel().openDirectory(dirs.pagecache + "/dirlink", in: nil) == .failure(.notDirectory))
+  }
+
+  @Test func characterDevicesNameTheirSubsystem() throws {
+    let zero = try LinuxKernel().characterDevice("/dev/zero").get()
+    #expect(zero == CharacterDevice(number: DeviceNumber(major: 1, minor: 5), subsystem: "mem"))
+    #expect(!zero.isDeviceDAX)
+    #expect(LinuxKernel().characterDevice("/var/tmp") == .failure(.operationNotSupportedByDevice))
+    #expect(LinuxKernel().characterDevice("/dev/nonexistent-daxpin") == .failure(.noSuchFileOrDirectory))
+  }
+
+  @Test func processStartTimeTellsAReusedPidApart() throws {
+    let me = LinuxKernel().currentProcess()
+    #expect(me.pid == getpid())
+    #expect(me.startTime > 0)
+    #expect(LinuxKernel().processStartTime(me.pid) == .success(me.startTime))
+    #expect(LinuxKernel().processStartTime(Int32.max) == .failure(.noSuchProcess))
   }
 }
 

@@ -17,8 +17,8 @@ struct ProbeCommandTests {
     let report = try ReportJSON.decode(Report.self, from: r.stdout)
     #expect(r.status == report.summary.exitCode)
     #expect(report.schema == "daxpin/report")
-    #expect(report.backend == "linux")
-    #expect(report.simulated == nil)
+    #expect(report.backend == .linux)
+    #expect(!report.isSimulated)
     #expect(report.probes.count == Interface.allCases.count * MemoryKind.allCases.count * 2)
     let inv = report.inventory
     if inv.ioUring.available {
@@ -95,10 +95,10 @@ struct ProbeCommandTests {
     #expect(tmpfs.stderr == "daxpin: --fsdax-dir /dev/shm is on tmpfs, not ext4 or xfs\n")
     let pc = try Run.daxpin(["probe", "--pagecache-dir", "/etc/hostname"])
     #expect(pc.status == 2)
-    #expect(pc.stderr == "daxpin: --pagecache-dir /etc/hostname is not a directory\n")
+    #expect(pc.stderr == "daxpin: --pagecache-dir /etc/hostname is a regular file, not a directory\n")
     let dev = try Run.daxpin(["probe", "--devdax", "/dev/dax9.9"])
     #expect(dev.status == 2)
-    #expect(dev.stderr.contains("/dev/dax9.9: ENOENT"))
+    #expect(dev.stderr == "daxpin: --devdax /dev/dax9.9: ENOENT\n")
   }
 
   @Test(.enabled(if: isRoot, "probe needs root"))
@@ -136,8 +136,8 @@ struct FakeProbeCommandTests {
     let r = try Run.daxpin(["probe", "--backend", "fake", "--profile", "linux-6.1", "--json"], asUser: 65534)
     #expect(r.status == 0)
     let report = try ReportJSON.decode(Report.self, from: r.stdout)
-    #expect(report.simulated == true)
-    #expect(report.backend == "fake")
+    #expect(report.isSimulated)
+    #expect(report.backend == .fake)
     #expect(report.probes.count == 156)
     #expect(report.probes.first { $0.id == "vfio-type1v2.fsdax-xfs-shared.rw" }?.errnoName == "EOPNOTSUPP")
     #expect(report.probes.first { $0.id == "vfio-type1v2.devdax.rw" }?.outcome == .pinned)

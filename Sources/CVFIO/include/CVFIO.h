@@ -86,6 +86,23 @@ int cvfio_io_uring_unregister_buffers(int ring_fd);
 int cvfio_statx(int dirfd, const char *path, int flags, uint32_t *mode, uint64_t *attributes,
                 uint64_t *attributes_mask, uint32_t *dev_major, uint32_t *dev_minor);
 extern const uint64_t CVFIO_STATX_ATTR_DAX;
+/* The statx(2) fields the seam reports, for a path (flags AT_SYMLINK_NOFOLLOW) or an fd
+   (path "" with AT_EMPTY_PATH). */
+struct cvfio_stat {
+  uint32_t mode;
+  uint32_t uid;
+  uint64_t attributes;
+  uint64_t attributes_mask;
+  uint32_t dev_major, dev_minor;
+  uint32_t rdev_major, rdev_minor;
+  int64_t mtime_sec;
+};
+int cvfio_statx_full(int dirfd, const char *path, int flags, struct cvfio_stat *out);
+/* FS_IOC_FSGETXATTR, then FS_IOC_FSSETXATTR with FS_XFLAG_DAX added: files created in the
+   directory inherit the per-file DAX flag (dax=inode mounts). */
+int cvfio_set_dax_flag(int dirfd);
+/* getdents64(2) into buf; returns bytes read, 0 at the end, -1 with errno. */
+long cvfio_getdents64(int fd, void *buf, unsigned long len);
 int cvfio_memfd_create(const char *name, unsigned int flags);
 extern const unsigned int CVFIO_MFD_CLOEXEC;
 extern const unsigned int CVFIO_MFD_HUGETLB;
@@ -102,13 +119,10 @@ int cvfio_interrupt_signal(void);
 /* Restores the default actions and re-raises the caught signal, so the exit status says so. */
 void cvfio_reraise_interrupt(void);
 
-/* posix_spawn_file_actions_addchdir_np (glibc 2.29+, _GNU_SOURCE only). */
-#include <spawn.h>
-int cvfio_spawn_addchdir(posix_spawn_file_actions_t *actions, const char *path);
 
-/* mkdtemp(3) in place on a writable template ending in XXXXXX. */
-char *cvfio_mkdtemp(char *template_path);
+
 extern const int CVFIO_O_DIRECTORY;
 extern const int CVFIO_O_NOFOLLOW;
+extern const int CVFIO_AT_EMPTY_PATH;
 
 #endif /* CVFIO_H */

@@ -2,32 +2,46 @@ import SystemPackage
 
 /// The seam between daxpin and a kernel: one requirement per kernel operation the probe makes.
 ///
-/// `DaxPinLinux.LinuxKernel` implements it with real syscalls; the fake backend with a simulated
-/// kernel. Every call returns the kernel's answer as a value or an `Errno` — nothing turns an
-/// errno into a string before the report. The probe engine is written once, against this.
+/// `DaxPinLinux.LinuxKernel` implements it with real syscalls; `DaxPinFake.FakeKernel` with a
+/// simulated kernel; `RecordingKernel` wraps either to count calls, fail one on purpose and keep
+/// the books on what is held. Every call returns the kernel's answer as a value or an `Errno` —
+/// nothing turns an errno into a string before the report. The probe engine is written once,
+/// against this. Every requirement is named in `KernelCall`.
 public protocol Kernel: Sendable {
   // MARK: files and directories
 
-  /// `open(2)`. `create` adds `O_CREAT | O_EXCL` with mode 0600; `O_NOFOLLOW | O_CLOEXEC` always.
-  func open(_ path: String, writable: Bool, create: Bool) -> Result<FileDescriptor, Errno>
+  /// `openat(2)` of `path` relative to `directory` (nil: the working directory), with
+  /// `O_NOFOLLOW | O_CLOEXEC` always; `create` adds `O_CREAT | O_EXCL` with mode 0600.
+  func open(_ path: String, in directory: FileDescriptor?, writable: Bool, create: Bool) -> Result<FileDescriptor, Errno>
+  /// `openat(2)` with `O_DIRECTORY | O_NOFOLLOW | O_RDONLY`: a directory fd to create in.
+  func openDirectory(_ path: String, in directory: FileDescriptor?) -> Result<FileDescriptor, Errno>
   /// `close(2)`.
   func close(_ fd: FileDescriptor)
+  /// `mkdirat(2)` with mode 0700.
+  func makeDirectory(_ name: String, in directory: FileDescriptor) -> Result<Void, Errno>
+  /// `unlinkat(2)`; `directory` adds `AT_REMOVEDIR`.
+  func unlink(_ name: String, in directory: FileDescriptor, directory isDirectory: Bool) -> Result<Void, Errno>
+  /// `getdents64(2)`: the names in a directory, without `.` and `..`.
+  func entries(_ directory: FileDescriptor) -> Result<[String], Errno>
   /// `memfd_create(2)` with `MFD_CLOEXEC`.
   func memfdCreate(name: String) -> Result<FileDescriptor, Errno>
   /// `ftruncate(2)`.
   func truncate(_ fd: FileDescriptor, length: Int) -> Result<Void, Errno>
   /// `fallocate(2)` mode 0: allocate blocks so faults need none (EOPNOTSUPP where unsupported).
   func allocate(_ fd: FileDescriptor, length: Int) -> Result<Void, Errno>
-  /// `mkdtemp(3)`: a new directory `<parent>/.daxpin-XXXXXX`, mode 0700; returns its path.
-  func makeTemporaryDirectory(in parent: String) -> Result<String, Errno>
-  /// `unlink(2)`.
-  func unlink(_ path: String) -> Result<Void, Errno>
-  /// `rmdir(2)`.
-  func removeDirectory(_ path: String) -> Result<Void, Errno>
-  /// `statx(2)` without following a final symlink.
+  /// `statx(2)` of a path without following a final symlink.
   func status(_ path: String) -> Result<FileStatus, Errno>
-  /// `statfs(2)` f_type.
-  func filesystem(_ path: String) -> Result<FilesystemMagic, Errno>
+  /// `statx(2)` of an open file (`AT_EMPTY_PATH`).
+  func status(of fd: FileDescriptor) -> Result<FileStatus, Errno>
+  /// `statfs(2)` f_type, and whether the filesystem sits on a block device (`/sys/dev/block`).
+  func filesystem(_ path: String) -> Result<FilesystemInfo, Errno>
+  /// `FS_IOC_FSGETXATTR` + `FS_IOC_FSSETXATTR` adding `FS_XFLAG_DAX` to a directory, so files
+  /// created in it use DAX on a filesystem mounted `-o dax=inode`.
+  func setDAXFlag(_ directory: FileDescriptor) -> Result<Void, Errno>
+  /// A character device node (followed through symlinks, as `open` of a device would be): its
+  /// number, the sysfs subsystem behind `/sys/dev/char/MAJ:MIN`, and for a device-DAX device
+  /// its `align`.
+  func characterDevice(_ path: String) -> Result<CharacterDevice, Errno>
 
   // MARK: memory
 
@@ -102,6 +116,20 @@ public protocol Kernel: Sendable {
 
   // MARK: process
 
-  /// SIGINT, SIGTERM or SIGHUP arrived since the probe started (the probe stops and cleans up).
-  func interruptRequested() -> Bool
+  /// This process: pid, effective uid and start time (`/proc/self/stat` field 22).
+  func currentProcess() -> ProcessIdentity
+  /// The start time of process `pid` (ESRCH when no such process lives).
+  func processStartTime(_ pid: Int32) -> Result<UInt64, Errno>
+  /// A terminating signal that arrived since the run started (the probe then stops between
+  /// steps, releases everything and ends by that signal); nil when none did.
+  func pendingSignal() -> Int32?
+  /// `kill(getpid(), signal)`: used only by `--interrupt-after` to test the cleanup path.
+  func raise(_ signal: Int32)
+}
+
+extension Kernel {
+  /// `open(2)` of an absolute path (a device node, a VFIO node).
+  public func open(_ path: String, writable: Bool) -> Result<FileDescriptor, Errno> {
+    open(path, in: nil, writable: writable, create: false)
+  }
 }

@@ -23,15 +23,90 @@ public enum MappingSource: Sendable, Hashable {
   case file(FileDescriptor, shared: Bool, offset: Int = 0)
 }
 
-/// The parts of `statx(2)` the probe needs to confirm a memory kind.
+/// The parts of `statx(2)` the probe needs to confirm a memory kind and to trust a directory.
 public struct FileStatus: Sendable, Equatable {
-  public enum FileType: Sendable, Equatable { case regular, directory, characterDevice, blockDevice, other }
+  public enum FileType: Sendable, Equatable {
+    case regular, directory, characterDevice, blockDevice, symbolicLink, fifo, socket
+  }
   public var type: FileType
   /// `STATX_ATTR_DAX`; nil when the kernel does not report the attribute (before 5.8).
   public var dax: Bool?
-  public init(type: FileType, dax: Bool?) {
+  /// `stx_uid`.
+  public var owner: UInt32
+  /// The permission bits (`stx_mode & 07777`).
+  public var permissions: UInt32
+  /// The filesystem the file lives on (`stx_dev_major:stx_dev_minor`).
+  public var device: DeviceNumber
+  /// `stx_mtime` in seconds.
+  public var modifiedSeconds: Int64
+  public init(
+    type: FileType, dax: Bool?, owner: UInt32 = 0, permissions: UInt32 = 0o600, device: DeviceNumber = DeviceNumber(major: 0, minor: 0),
+    modifiedSeconds: Int64 = 0
+  ) {
     self.type = type
     self.dax = dax
+    self.owner = owner
+    self.permissions = permissions
+    self.device = device
+    self.modifiedSeconds = modifiedSeconds
+  }
+}
+
+/// A device number, `MAJOR:MINOR`.
+public struct DeviceNumber: Sendable, Hashable, CustomStringConvertible {
+  public var major: UInt32
+  public var minor: UInt32
+  public init(major: UInt32, minor: UInt32) {
+    self.major = major
+    self.minor = minor
+  }
+  public var description: String { "\(major):\(minor)" }
+}
+
+/// A character device node: its number, the sysfs subsystem of `/sys/dev/char/MAJ:MIN`
+/// (`dax` for device-DAX, `mem` for /dev/zero and /dev/null, `vfio`, `misc`), and for a
+/// device-DAX device its `align` attribute in bytes.
+public struct CharacterDevice: Sendable, Equatable {
+  public var number: DeviceNumber
+  /// nil when sysfs has no entry for the number.
+  public var subsystem: String?
+  public var align: Int?
+  public init(number: DeviceNumber, subsystem: String?, align: Int? = nil) {
+    self.number = number
+    self.subsystem = subsystem
+    self.align = align
+  }
+  public var isDeviceDAX: Bool { subsystem == "dax" }
+}
+
+/// What `statfs(2)` and the filesystem's device say about a directory.
+public struct FilesystemInfo: Sendable, Equatable {
+  public var magic: FilesystemMagic
+  /// The filesystem sits on a block device (its `st_dev` is under `/sys/dev/block`).
+  public var blockBacked: Bool
+  public init(magic: FilesystemMagic, blockBacked: Bool) {
+    self.magic = magic
+    self.blockBacked = blockBacked
+  }
+  /// A filesystem whose file pages live in the page cache and are written back to a disk: on a
+  /// block device, or one of the disk filesystems that report an anonymous device (btrfs).
+  /// Never tmpfs, ramfs, hugetlbfs, proc, sysfs, cgroup2 or any other in-memory filesystem.
+  public var isDiskBacked: Bool {
+    guard !magic.isInMemory else { return false }
+    return blockBacked || FilesystemMagic.diskFilesystems.contains(magic)
+  }
+}
+
+/// This process, as the leftover sweep records it in a run's private directory.
+public struct ProcessIdentity: Sendable, Equatable {
+  public var pid: Int32
+  public var effectiveUID: UInt32
+  /// `/proc/<pid>/stat` field 22 (clock ticks since boot): tells a reused pid apart.
+  public var startTime: UInt64
+  public init(pid: Int32, effectiveUID: UInt32, startTime: UInt64) {
+    self.pid = pid
+    self.effectiveUID = effectiveUID
+    self.startTime = startTime
   }
 }
 
@@ -44,7 +119,22 @@ public struct FilesystemMagic: RawRepresentable, Sendable, Hashable, CustomStrin
   public static let ext4 = FilesystemMagic(rawValue: 0xEF53)
   public static let xfs = FilesystemMagic(rawValue: 0x5846_5342)
   public static let btrfs = FilesystemMagic(rawValue: 0x9123_683E)
+  public static let f2fs = FilesystemMagic(rawValue: 0xF2F5_2010)
   public static let hugetlbfs = FilesystemMagic(rawValue: 0x9584_58f6)
+  public static let proc = FilesystemMagic(rawValue: 0x9fa0)
+  public static let sysfs = FilesystemMagic(rawValue: 0x6265_6572)
+  public static let cgroup2 = FilesystemMagic(rawValue: 0x6367_7270)
+  public static let cgroup = FilesystemMagic(rawValue: 0x0027_e0eb)
+  public static let devtmpfs = FilesystemMagic(rawValue: 0x1373)
+  public static let overlayfs = FilesystemMagic(rawValue: 0x794c_7630)
+
+  /// Disk filesystems that may report an anonymous device number (no `/sys/dev/block` entry).
+  static let diskFilesystems: Set<FilesystemMagic> = [.ext4, .xfs, .btrfs, .f2fs]
+
+  /// Filesystems whose files live in memory only: never a page-cache control.
+  public var isInMemory: Bool {
+    [.tmpfs, .ramfs, .hugetlbfs, .proc, .sysfs, .cgroup2, .cgroup, .devtmpfs].contains(self)
+  }
 
   public var description: String {
     switch self {
@@ -53,12 +143,17 @@ public struct FilesystemMagic: RawRepresentable, Sendable, Hashable, CustomStrin
     case .ext4: "ext4"
     case .xfs: "xfs"
     case .btrfs: "btrfs"
+    case .f2fs: "f2fs"
     case .hugetlbfs: "hugetlbfs"
+    case .proc: "proc"
+    case .sysfs: "sysfs"
+    case .cgroup2: "cgroup2"
+    case .cgroup: "cgroup"
+    case .devtmpfs: "devtmpfs"
+    case .overlayfs: "overlayfs"
     default: "0x" + String(rawValue, radix: 16)
     }
   }
-  /// A filesystem whose file pages live in the page cache and are written back to a disk.
-  public var isDiskBacked: Bool { self != .tmpfs && self != .ramfs && self != .hugetlbfs }
 }
 
 /// What `/proc/self/smaps` says about the VMA holding an address.

@@ -23,14 +23,14 @@ struct IOMMUFDSession: PinSession {
         outcome: .unsupported, reason: "no /dev/iommu (CONFIG_IOMMUFD)",
         hint: "Debian kernels lack IOMMUFD: `daxpin lab --kernel source:<version>` builds one that has it")
     }
-    let fd = try kernel.open("/dev/iommu", writable: true, create: false).orUnavailable("open /dev/iommu")
+    let fd = try kernel.open("/dev/iommu", writable: true).orUnavailable("open /dev/iommu")
     cleanup.add("close /dev/iommu") { kernel.close(fd) }
     let ioas = try kernel.iommufdAllocIOAS(fd).orUnavailable("IOMMU_IOAS_ALLOC")
     cleanup.add("destroy IOAS") { _ = kernel.iommufdDestroy(fd, id: ioas) }
 
     var reason: String? = "no vfio device cdev to attach: the IOAS has no domain and IOMMU_IOAS_MAP pins nothing"
     if let cdev = group?.deviceCdev {
-      let dev = try kernel.open(cdev, writable: true, create: false).orUnavailable("open \(cdev)")
+      let dev = try kernel.open(cdev, writable: true).orUnavailable("open \(cdev)")
       cleanup.add("close \(cdev)") { kernel.close(dev) }
       _ = try kernel.vfioDeviceBindIOMMUFD(dev, iommufd: fd).orUnavailable("VFIO_DEVICE_BIND_IOMMUFD")
       try kernel.vfioDeviceAttachIOMMUFDPT(dev, ptID: ioas).orUnavailable("VFIO_DEVICE_ATTACH_IOMMUFD_PT")

@@ -10,15 +10,34 @@ struct IOUringSession: PinSession {
   let ring: FileDescriptor
   var notExercisedReason: String? { nil }
 
-  static func open(kernel: any Kernel, available: Bool, error: String?, cleanup: Cleanup) throws -> IOUringSession {
-    guard available else {
-      throw SessionUnavailable(
-        outcome: .unsupported, reason: "io_uring_setup fails here (\(error ?? "unknown"))",
-        hint: "sysctl kernel.io_uring_disabled=0, or a kernel with CONFIG_IO_URING")
+  /// Sets up a ring (one entry), telling an absent io_uring from a disabled one and from a
+  /// resource limit by the errno `io_uring_setup` gives.
+  static func open(kernel: any Kernel, cleanup: Cleanup) throws -> IOUringSession {
+    switch kernel.ioUringSetup(entries: 1) {
+    case .success(let ring):
+      cleanup.add("close ring") { kernel.close(ring) }
+      return IOUringSession(kernel: kernel, ring: ring)
+    case .failure(let e):
+      throw unavailable(e)
     }
-    let ring = try kernel.ioUringSetup(entries: 1).orUnavailable("io_uring_setup")
-    cleanup.add("close ring") { kernel.close(ring) }
-    return IOUringSession(kernel: kernel, ring: ring)
+  }
+
+  static func unavailable(_ e: Errno) -> SessionUnavailable {
+    switch e {
+    case .noFunction:
+      SessionUnavailable(outcome: .unsupported, reason: "io_uring_setup: ENOSYS: this kernel has no io_uring", hint: "a kernel with CONFIG_IO_URING")
+    case .notPermitted, .permissionDenied:
+      SessionUnavailable(
+        outcome: .unsupported, reason: "io_uring_setup: \(e.name): io_uring is disabled for this process", hint: "sysctl kernel.io_uring_disabled=0")
+    case .noMemory:
+      SessionUnavailable(
+        outcome: .resourceLimited, reason: "io_uring_setup: ENOMEM: the ring does not fit under RLIMIT_MEMLOCK",
+        hint: "ulimit -l unlimited, or run with CAP_IPC_LOCK")
+    case .tooManyOpenFiles, .tooManyOpenFilesInSystem:
+      SessionUnavailable(outcome: .resourceLimited, reason: "io_uring_setup: \(e.name): no file descriptor left", hint: "raise ulimit -n")
+    default:
+      SessionUnavailable(outcome: .setupFailed, reason: "io_uring_setup: \(e.name)")
+    }
   }
 
   func pin(_ memory: PreparedMemory, access: Access) -> PinAttempt {

@@ -23,9 +23,8 @@ struct MemoryPreparer {
   let kernel: any Kernel
   let targets: ProbeTargets
   let cleanup: Cleanup
-  /// Temporary directories already made, per parent directory (one per probe run).
-  var scratch: [String: String] = [:]
-  var fileCounter = 0
+  /// The run's private directory under each parent directory, made on first use.
+  var scratch: [String: ScratchDirectory] = [:]
 
   init(kernel: any Kernel, targets: ProbeTargets, cleanup: Cleanup) {
     self.kernel = kernel
@@ -106,30 +105,29 @@ struct MemoryPreparer {
       guard let dir = targets.tmpfsDirectory else {
         throw Unavailable(outcome: .unsupported, reason: "no tmpfs directory")
       }
-      let magic = try filesystem(dir)
-      guard magic == .tmpfs else {
-        throw Unavailable(outcome: .unsupported, reason: "\(dir) is \(magic), not tmpfs", hint: "mount tmpfs on /dev/shm")
+      let fs = try filesystem(dir)
+      guard fs.magic == .tmpfs else {
+        throw Unavailable(outcome: .unsupported, reason: "\(dir) is \(fs.magic), not tmpfs", hint: "mount tmpfs on /dev/shm")
       }
-      return try fileBacked(kind, in: dir, size: size, shared: true, cellCleanup: cellCleanup, confirmedBy: "statfs TMPFS_MAGIC on \(dir)")
+      return try fileBacked(kind, in: dir, dax: false, size: size, shared: true, cellCleanup: cellCleanup, confirmedBy: "statfs TMPFS_MAGIC on \(dir)").prepared
 
     case .pagecacheShared, .pagecachePrivate:
       guard let dir = targets.pagecacheDirectory else {
         throw Unavailable(outcome: .unsupported, reason: "no page-cache directory", hint: "--pagecache-dir PATH on ext4 or xfs")
       }
-      let magic = try filesystem(dir)
-      guard magic.isDiskBacked else {
+      let fs = try filesystem(dir)
+      guard fs.isDiskBacked else {
         throw Unavailable(
-          outcome: .unsupported, reason: "\(dir) is on \(magic), which behaves like shmem, not a page-cache control",
-          hint: "--pagecache-dir PATH on a disk-backed ext4 or xfs without -o dax")
+          outcome: .unsupported, reason: "\(dir) is on \(fs.magic), not a disk-backed filesystem: no page-cache control there",
+          hint: "--pagecache-dir PATH on ext4, xfs or btrfs on a block device, mounted without dax")
       }
-      var memory = try fileBacked(kind, in: dir, size: size, shared: kind == .pagecacheShared, cellCleanup: cellCleanup, confirmedBy: "statfs \(magic), statx without DAX")
-      if let path = memory.description.path, case .success(let st) = kernel.status(path), st.dax == true {
+      let memory = try fileBacked(kind, in: dir, dax: false, size: size, shared: kind == .pagecacheShared, cellCleanup: cellCleanup, confirmedBy: "statfs \(fs.magic)\(fs.blockBacked ? " on a block device" : ""), statx without DAX")
+      if memory.dax == true {
         throw Unavailable(
           outcome: .unsupported, reason: "\(dir) is a DAX mount: no page cache there",
           hint: "--pagecache-dir PATH on a filesystem mounted without dax")
       }
-      memory.description.confirmedBy = "statfs \(magic), statx without DAX"
-      return memory
+      return memory.prepared
 
     case .fsdaxExt4Shared, .fsdaxExt4Private, .fsdaxExt4PrivateCow, .fsdaxXfsShared, .fsdaxXfsPrivate, .fsdaxXfsPrivateCow:
       let fs = kind.fsdaxFilesystem!
@@ -138,15 +136,23 @@ struct MemoryPreparer {
           outcome: .unsupported, reason: "no \(fs) filesystem mounted with -o dax",
           hint: "mount \(fs) on a pmem namespace with -o dax and pass --fsdax-dir, or run `daxpin lab`")
       }
-      let memory = try fileBacked(kind, in: dir, size: size, shared: kind.isShared, cellCleanup: cellCleanup, confirmedBy: "")
-      guard case .success(let st) = kernel.status(memory.description.path!), st.dax == true else {
+      let memory = try fileBacked(kind, in: dir, dax: true, size: size, shared: kind.isShared, cellCleanup: cellCleanup, confirmedBy: "statx STATX_ATTR_DAX")
+      switch (memory.dax, memory.daxFlag) {
+      case (true, _): return memory.prepared
+      case (nil, _):
         throw Unavailable(
-          outcome: .setupFailed, reason: "statx does not report STATX_ATTR_DAX on a file in \(dir)",
-          hint: "mount with -o dax=always (dax=inode needs the per-file flag)")
+          outcome: .unsupported, reason: "statx does not report STATX_ATTR_DAX on this kernel (before 5.8): DAX cannot be confirmed in \(dir)")
+      case (false, .failure(let e)?):
+        throw Unavailable(
+          outcome: .unsupported,
+          reason: "a file in \(dir) is not DAX, and FS_IOC_FSSETXATTR could not set FS_XFLAG_DAX on daxpin's directory (\(e.name))",
+          hint: "mount \(fs) with -o dax=always, or -o dax=inode on a filesystem that supports the per-file flag")
+      case (false, _):
+        throw Unavailable(
+          outcome: .unsupported,
+          reason: "a file in \(dir) is not DAX although FS_XFLAG_DAX is set on daxpin's directory: the filesystem is not mounted with dax=always or dax=inode, or its block device does not support DAX",
+          hint: "mount \(fs) on a pmem namespace (fsdax mode) with -o dax, or run `daxpin lab`")
       }
-      var m = memory
-      m.description.confirmedBy = "statx STATX_ATTR_DAX"
-      return m
 
     case .devdax:
       guard let dev = targets.devdax else {
@@ -154,18 +160,18 @@ struct MemoryPreparer {
           outcome: .unsupported, reason: "no device-DAX device (/dev/daxX.Y)",
           hint: "ndctl create-namespace -m devdax, then --devdax /dev/daxX.Y, or run `daxpin lab`")
       }
-      switch kernel.status(dev.path) {
-      case .success(let st) where st.type == .characterDevice: break
-      case .success:
-        throw Unavailable(outcome: .setupFailed, reason: "\(dev.path) is not a character device")
+      switch kernel.characterDevice(dev.path) {
+      case .success(let c) where c.isDeviceDAX: break
+      case .success(let c):
+        throw Unavailable(outcome: .setupFailed, reason: "\(dev.path) is character device \(c.number), not device-DAX")
       case .failure(let e):
-        throw Unavailable(outcome: .setupFailed, reason: "statx \(dev.path): \(e.name)", errno: e)
+        throw Unavailable(outcome: .setupFailed, reason: "\(dev.path): \(e.name)", errno: e)
       }
       let length = max(size, dev.align)
-      let fd = try opened(kernel.open(dev.path, writable: true, create: false), cellCleanup: cellCleanup, what: "open \(dev.path)")
+      let fd = try opened(kernel.open(dev.path, writable: true), cellCleanup: cellCleanup, what: "open \(dev.path)")
       let m = try mapped(kernel.map(length: length, protection: .readWrite, source: .file(fd, shared: true)), cellCleanup: cellCleanup, kind: kind)
       return PreparedMemory(
-        mapping: m, file: fd, description: MemoryDescription(kind: kind, size: length, path: dev.path, confirmedBy: "S_ISCHR, align \(dev.align)"))
+        mapping: m, file: fd, description: MemoryDescription(kind: kind, size: length, path: dev.path, confirmedBy: "S_ISCHR, sysfs subsystem dax, align \(dev.align)"))
     }
   }
 
@@ -176,7 +182,7 @@ struct MemoryPreparer {
     }
   }
 
-  private func filesystem(_ dir: String) throws -> FilesystemMagic {
+  private func filesystem(_ dir: String) throws -> FilesystemInfo {
     switch kernel.filesystem(dir) {
     case .success(let m): return m
     case .failure(let e) where e == .noSuchFileOrDirectory:
@@ -197,42 +203,44 @@ struct MemoryPreparer {
     }
   }
 
-  /// The run's private directory under `parent`, made once (mkdtemp: new, mode 0700) and removed
-  /// by the run's cleanup after every file in it.
-  private mutating func scratchDirectory(in parent: String) throws -> String {
+  /// The run's private directory under `parent`, made once and removed by the run's cleanup
+  /// after every file in it.
+  private mutating func scratchDirectory(in parent: String, dax: Bool) throws -> ScratchDirectory {
     if let d = scratch[parent] { return d }
-    switch kernel.makeTemporaryDirectory(in: parent) {
-    case .success(let d):
-      scratch[parent] = d
-      let kernel = self.kernel
-      cleanup.add("rmdir \(d)") { _ = kernel.removeDirectory(d) }
-      return d
-    case .failure(let e):
-      throw Unavailable(outcome: .setupFailed, reason: "cannot create a private directory in \(parent): \(e.name)", errno: e)
-    }
+    let d = try ScratchDirectory.make(kernel: kernel, in: parent, dax: dax, cleanup: cleanup)
+    scratch[parent] = d
+    return d
+  }
+
+  /// A file-backed buffer and what statx said about the file.
+  struct FileBacked {
+    var prepared: PreparedMemory
+    var dax: Bool?
+    var daxFlag: Result<Void, Errno>?
   }
 
   /// A new file of `size` bytes in the run's directory under `dir`, mapped shared or private.
   private mutating func fileBacked(
-    _ kind: MemoryKind, in dir: String, size: Int, shared: Bool, cellCleanup: Cleanup, confirmedBy: String
-  ) throws -> PreparedMemory {
-    let scratch = try scratchDirectory(in: dir)
-    fileCounter += 1
-    let path = "\(scratch)/\(kind.rawValue)-\(fileCounter)"
-    let fd: FileDescriptor
-    switch kernel.open(path, writable: true, create: true) {
-    case .success(let f): fd = f
-    case .failure(let e): throw Unavailable(outcome: .setupFailed, reason: "create \(path): \(e.name)", errno: e)
+    _ kind: MemoryKind, in dir: String, dax: Bool, size: Int, shared: Bool, cellCleanup: Cleanup, confirmedBy: String
+  ) throws -> FileBacked {
+    let scratch = try scratchDirectory(in: dir, dax: dax)
+    let (fd, path): (FileDescriptor, String)
+    switch scratch.create(kind.rawValue, cleanup: cellCleanup) {
+    case .success(let f): (fd, path) = f
+    case .failure(let e): throw Unavailable(outcome: .setupFailed, reason: "create a file in \(scratch.path): \(e.name)", errno: e)
     }
-    // The cell's cleanup closes and unlinks; close first (LIFO) so the file goes with its last use.
-    let kernel = self.kernel
-    cellCleanup.add("unlink \(path)") { _ = kernel.unlink(path) }
-    cellCleanup.add("close") { kernel.close(fd) }
     try check(kernel.truncate(fd, length: size), "ftruncate")
     if case .failure(let e) = kernel.allocate(fd, length: size), e != .notSupported {
       throw Unavailable(outcome: .setupFailed, reason: "fallocate \(path): \(e.name)", errno: e)
     }
+    let st: FileStatus
+    switch kernel.status(of: fd) {
+    case .success(let s): st = s
+    case .failure(let e): throw Unavailable(outcome: .setupFailed, reason: "statx \(path): \(e.name)", errno: e)
+    }
     let m = try mapped(kernel.map(length: size, protection: .readWrite, source: .file(fd, shared: shared)), cellCleanup: cellCleanup, kind: kind)
-    return PreparedMemory(mapping: m, file: fd, description: MemoryDescription(kind: kind, size: size, path: path, confirmedBy: confirmedBy))
+    return FileBacked(
+      prepared: PreparedMemory(mapping: m, file: fd, description: MemoryDescription(kind: kind, size: size, path: path, confirmedBy: confirmedBy)),
+      dax: st.dax, daxFlag: scratch.daxFlag)
   }
 }

@@ -43,13 +43,13 @@ public struct ProbeEngine {
     var results: [ProbeResult] = []
 
     for interface in interfaces {
-      if kernel.interruptRequested() { throw Interrupted(completed: results) }
+      if kernel.pendingSignal() != nil { throw Interrupted(completed: results) }
       let sessionCleanup = Cleanup()
       defer { sessionCleanup.run() }
       let session: Result<any PinSession, SessionUnavailable> = openSession(interface, cleanup: sessionCleanup)
       for kind in kinds {
         for access in accesses {
-          if kernel.interruptRequested() { throw Interrupted(completed: results) }
+          if kernel.pendingSignal() != nil { throw Interrupted(completed: results) }
           let start = clock()
           var result = cell(ProbeID(interface, kind, access), session: session, preparer: &preparer)
           result.durationUs = Int(clock() &- start)
@@ -75,7 +75,7 @@ public struct ProbeEngine {
             kernel: kernel, byFile: interface == .iommufdFile, present: targets.iommufd, group: targets.vfioGroup,
             cleanup: cleanup))
       case .ioUring:
-        return .success(try IOUringSession.open(kernel: kernel, available: targets.ioUring, error: targets.ioUringError, cleanup: cleanup))
+        return .success(try IOUringSession.open(kernel: kernel, cleanup: cleanup))
       }
     } catch let e as SessionUnavailable {
       return .failure(e)
@@ -87,8 +87,8 @@ public struct ProbeEngine {
   private func cell(_ id: ProbeID, session: Result<any PinSession, SessionUnavailable>, preparer: inout MemoryPreparer) -> ProbeResult {
     let expectation = Expectations.expectation(for: id, on: features)
     var r = ProbeResult(
-      id: id.description, interface: id.interface, memory: MemoryDescription(kind: id.kind, size: targets.bufferSize),
-      access: id.access, outcome: .unsupported, expectation: expectation, verdict: .skip)
+      interface: id.interface, memory: MemoryDescription(kind: id.kind, size: targets.bufferSize), access: id.access,
+      outcome: .unsupported, expectation: expectation, verdict: .skip)
 
     let s: any PinSession
     switch session {
@@ -146,14 +146,12 @@ public struct ProbeEngine {
   private func finish(_ r: inout ProbeResult, outcome: Outcome, errno: Errno?, reason: String?, hint: String? = nil) -> ProbeResult {
     r.outcome = outcome
     r.errno = errno?.rawValue
-    r.errnoName = errno?.name
     r.reason = reason
     r.hint = hint
     let id = r.probeID
     if outcome == .pinned || outcome == .refused, let expectation = r.expectation {
       let j = Judge.verdict(id: id, outcome: outcome, errno: errno?.rawValue, expectation: expectation)
       r.verdict = j.verdict
-      r.unsafe = j.unsafe ? true : nil
       if let why = j.reason { r.reason = why }
       if j.verdict == .fail && r.hint == nil {
         r.hint = j.unsafe

@@ -1,3 +1,5 @@
+import SystemPackage
+
 /// The memory behind one probe and how the probe confirmed it is what it claims.
 public struct MemoryDescription: Codable, Sendable, Equatable {
   public var kind: MemoryKind
@@ -26,8 +28,9 @@ public struct MemoryDescription: Codable, Sendable, Equatable {
 }
 
 /// One cell of the probe matrix: what was asked, what the kernel did, what it should have done.
+/// The id, the errno's name and `unsafe` are derived, never stored: they cannot disagree with
+/// the interface, kind, access, errno and outcome they come from.
 public struct ProbeResult: Codable, Sendable, Equatable {
-  public var id: String
   public var interface: Interface
   public var memory: MemoryDescription
   public var access: Access
@@ -35,11 +38,8 @@ public struct ProbeResult: Codable, Sendable, Equatable {
   public var request: String?
   public var outcome: Outcome
   public var errno: Int32?
-  public var errnoName: String?
   public var expectation: Expectation?
   public var verdict: Verdict
-  /// Present (true) only when an fsdax pin succeeded: the dax-dma-vs-truncate hazard.
-  public var unsafe: Bool?
   /// Why the verdict is not pass: what was absent or contradicted.
   public var reason: String?
   /// What would change it.
@@ -48,13 +48,67 @@ public struct ProbeResult: Codable, Sendable, Equatable {
   public var pinnedKB: Int?
   public var durationUs: Int?
 
+  public init(
+    interface: Interface, memory: MemoryDescription, access: Access, outcome: Outcome, errno: Int32? = nil,
+    expectation: Expectation?, verdict: Verdict
+  ) {
+    self.interface = interface
+    self.memory = memory
+    self.access = access
+    self.outcome = outcome
+    self.errno = errno
+    self.expectation = expectation
+    self.verdict = verdict
+  }
+
   public var probeID: ProbeID { ProbeID(interface, memory.kind, access) }
+  /// `<interface>.<memory kind>.<access>`.
+  public var id: String { probeID.description }
+  /// The errno's symbolic name (`EOPNOTSUPP`).
+  public var errnoName: String? { errno.map { Errno(rawValue: $0).name } }
+  /// True only when an fsdax pin succeeded: the dax-dma-vs-truncate hazard.
+  public var unsafe: Bool { outcome == .pinned && memory.kind.pinsFilesystemDAXPages }
 
   enum CodingKeys: String, CodingKey {
     case id, interface, memory, access, request, outcome, errno, expectation, verdict, unsafe, reason, hint
     case errnoName = "errno_name"
     case pinnedKB = "pinned_kb"
     case durationUs = "duration_us"
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    interface = try c.decode(Interface.self, forKey: .interface)
+    memory = try c.decode(MemoryDescription.self, forKey: .memory)
+    access = try c.decode(Access.self, forKey: .access)
+    request = try c.decodeIfPresent(String.self, forKey: .request)
+    outcome = try c.decode(Outcome.self, forKey: .outcome)
+    errno = try c.decodeIfPresent(Int32.self, forKey: .errno)
+    expectation = try c.decodeIfPresent(Expectation.self, forKey: .expectation)
+    verdict = try c.decode(Verdict.self, forKey: .verdict)
+    reason = try c.decodeIfPresent(String.self, forKey: .reason)
+    hint = try c.decodeIfPresent(String.self, forKey: .hint)
+    pinnedKB = try c.decodeIfPresent(Int.self, forKey: .pinnedKB)
+    durationUs = try c.decodeIfPresent(Int.self, forKey: .durationUs)
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(id, forKey: .id)
+    try c.encode(interface, forKey: .interface)
+    try c.encode(memory, forKey: .memory)
+    try c.encode(access, forKey: .access)
+    try c.encodeIfPresent(request, forKey: .request)
+    try c.encode(outcome, forKey: .outcome)
+    try c.encodeIfPresent(errno, forKey: .errno)
+    try c.encodeIfPresent(errnoName, forKey: .errnoName)
+    try c.encodeIfPresent(expectation, forKey: .expectation)
+    try c.encode(verdict, forKey: .verdict)
+    if unsafe { try c.encode(true, forKey: .unsafe) }
+    try c.encodeIfPresent(reason, forKey: .reason)
+    try c.encodeIfPresent(hint, forKey: .hint)
+    try c.encodeIfPresent(pinnedKB, forKey: .pinnedKB)
+    try c.encodeIfPresent(durationUs, forKey: .durationUs)
   }
 }
 
@@ -88,4 +142,3 @@ public enum Judge {
   }
 }
 
-import SystemPackage

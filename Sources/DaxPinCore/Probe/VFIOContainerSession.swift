@@ -37,7 +37,7 @@ struct VFIOContainerSession: PinSession {
     }
     let type: VFIOIOMMUType = group.noiommu ? .noiommu : (interface == .vfioType1 ? .type1 : .type1v2)
 
-    let c = try kernel.open(path, writable: true, create: false).orUnavailable("open \(path)")
+    let c = try kernel.open(path, writable: true).orUnavailable("open \(path)")
     cleanup.add("close container") { kernel.close(c) }
     let version = try kernel.vfioAPIVersion(c).orUnavailable("VFIO_GET_API_VERSION")
     guard version == 0 else {
@@ -48,7 +48,7 @@ struct VFIOContainerSession: PinSession {
     }
 
     let g: FileDescriptor
-    switch kernel.open(group.node, writable: true, create: false) {
+    switch kernel.open(group.node, writable: true) {
     case .success(let fd): g = fd
     case .failure(let e) where e == .resourceBusy:
       throw SessionUnavailable(

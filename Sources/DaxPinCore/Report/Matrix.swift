@@ -30,7 +30,7 @@ public struct Matrix {
   public let simulated: Bool
 
   public init(reports: [Report]) throws {
-    let kinds = Set(reports.map { $0.simulated == true })
+    let kinds = Set(reports.map(\.isSimulated))
     guard kinds.count <= 1 else { throw MixedReports() }
     self.reports = reports.sorted { a, b in
       let va = a.kernel.version2 ?? KernelVersion(0, 0)
@@ -86,8 +86,8 @@ public struct Matrix {
       r.probes.map { p in
         Row(
           kernel: r.kernel.release, lab: r.lab?.kernel, pmem: r.lab?.pmem, host: r.host.hostname, interface: p.interface, kind: p.memory.kind,
-          access: p.access, outcome: p.outcome, errnoName: p.errnoName, verdict: p.verdict, unsafe: p.unsafe,
-          simulated: r.simulated)
+          access: p.access, outcome: p.outcome, errnoName: p.errnoName, verdict: p.verdict, unsafe: p.unsafe ? true : nil,
+          simulated: r.isSimulated ? true : nil)
       }
     }
   }

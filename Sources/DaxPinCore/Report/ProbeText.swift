@@ -1,15 +1,17 @@
 /// virt-host-validate-style lines for people: `  PROBE: Checking <id> (<what>) : PASS`, the
 /// verdict coloured only on a terminal, and a hint naming the fix under anything that did not pass.
 public enum ProbeText {
-  public static func line(_ r: ProbeResult, color: Bool, count: Int = 1) -> String {
+  /// - Parameter label: the id to print instead of the probe's own (a group: `io_uring.fsdax-*`).
+  public static func line(_ r: ProbeResult, color: Bool, count: Int = 1, label idLabel: String? = nil) -> String {
     let what: String
     switch r.outcome {
     case .pinned: what = "pinned"
     case .refused: what = "refused \(r.errnoName ?? "")"
     default: what = r.outcome.rawValue
     }
-    let subject = count > 1 ? "\(r.id) (\(count) probes, \(what))" : "\(r.id) (\(what))"
-    var label = r.unsafe == true ? "FAIL UNSAFE" : r.verdict.rawValue.uppercased()
+    let id = idLabel ?? r.id
+    let subject = count > 1 ? "\(id) (\(count) probes, \(what))" : "\(id) (\(what))"
+    var label = r.unsafe ? "FAIL UNSAFE" : r.verdict.rawValue.uppercased()
     if color {
       let code =
         switch r.verdict {
@@ -30,7 +32,7 @@ public enum ProbeText {
 
   public static func render(_ report: Report, quiet: Bool, color: Bool) -> String {
     var lines: [String] = []
-    if report.simulated == true {
+    if report.isSimulated {
       lines.append("SIMULATED: fake backend (\(report.kernel.configSource)), not a real kernel's answer")
     }
     // Skips that share an interface and a reason (an absent interface, an absent memory kind)
@@ -49,9 +51,8 @@ public enum ProbeText {
       }
       if j - i > 1 {
         let group = probes[i..<j]
-        var first = r
-        first.id = "\(r.interface.rawValue).\(commonPrefix(group.map(\.memory.kind.rawValue)))*"
-        lines.append(line(first, color: color, count: j - i))
+        let label = "\(r.interface.rawValue).\(commonPrefix(group.map(\.memory.kind.rawValue)))*"
+        lines.append(line(r, color: color, count: j - i, label: label))
       } else if !(quiet && r.verdict == .pass) {
         lines.append(line(r, color: color))
       }

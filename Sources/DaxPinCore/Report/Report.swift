@@ -14,16 +14,40 @@ public struct Report: Codable, Sendable, Equatable {
       self.arch = arch
     }
   }
+  /// Counts over the probes; the worst verdict and the exit code are derived from them.
   public struct Summary: Codable, Sendable, Equatable {
     public var pass: Int, fail: Int, skip: Int, error: Int
     /// fsdax pins that succeeded.
     public var unsafe: Int
     /// The worst verdict: fail > error > pass > skip.
-    public var verdict: Verdict
-    public var exitCode: Int32
+    public var verdict: Verdict {
+      fail > 0 ? .fail : error > 0 ? .error : pass > 0 ? .pass : .skip
+    }
+    /// 0 all pass (skips allowed), 1 a fail, 2 the tool failed (an error cell), 4 nothing could
+    /// be exercised.
+    public var exitCode: Int32 { fail > 0 ? 1 : error > 0 ? 2 : pass == 0 ? 4 : 0 }
     enum CodingKeys: String, CodingKey {
       case pass, fail, skip, error, unsafe, verdict
       case exitCode = "exit_code"
+    }
+    public init(pass: Int, fail: Int, skip: Int, error: Int, unsafe: Int) {
+      (self.pass, self.fail, self.skip, self.error, self.unsafe) = (pass, fail, skip, error, unsafe)
+    }
+    public init(from decoder: any Decoder) throws {
+      let c = try decoder.container(keyedBy: CodingKeys.self)
+      self.init(
+        pass: try c.decode(Int.self, forKey: .pass), fail: try c.decode(Int.self, forKey: .fail), skip: try c.decode(Int.self, forKey: .skip),
+        error: try c.decode(Int.self, forKey: .error), unsafe: try c.decode(Int.self, forKey: .unsafe))
+    }
+    public func encode(to encoder: any Encoder) throws {
+      var c = encoder.container(keyedBy: CodingKeys.self)
+      try c.encode(pass, forKey: .pass)
+      try c.encode(fail, forKey: .fail)
+      try c.encode(skip, forKey: .skip)
+      try c.encode(error, forKey: .error)
+      try c.encode(unsafe, forKey: .unsafe)
+      try c.encode(verdict, forKey: .verdict)
+      try c.encode(exitCode, forKey: .exitCode)
     }
   }
 
@@ -34,9 +58,9 @@ public struct Report: Codable, Sendable, Equatable {
   public var schemaVersion: SchemaVersion
   public var tool: Tool
   /// `linux` (real syscalls) or `fake` (simulated kernel).
-  public var backend: String
-  /// Present (true) only for fake-backend reports, which never mix with real ones.
-  public var simulated: Bool?
+  public var backend: Backend
+  /// As read from a saved report: `simulated: true` there. Written for fake-backend reports.
+  var simulatedField: Bool?
   public var host: Host
   public var kernel: KernelInfo
   public var inventory: Inventory
@@ -45,15 +69,11 @@ public struct Report: Codable, Sendable, Equatable {
   /// How the kernel lab booted this kernel; omitted outside the lab.
   public var lab: LabInfo?
 
-  public init(
-    toolVersion: String, backend: String, simulated: Bool = false, host: Host, inventory: Inventory,
-    probes: [ProbeResult]
-  ) {
+  public init(toolVersion: String, backend: Backend, host: Host, inventory: Inventory, probes: [ProbeResult]) {
     schema = Self.schemaName
     schemaVersion = Self.currentVersion
     tool = Tool(name: "daxpin", version: toolVersion)
     self.backend = backend
-    self.simulated = simulated ? true : nil
     self.host = host
     kernel = inventory.kernel
     self.inventory = inventory
@@ -65,17 +85,47 @@ public struct Report: Codable, Sendable, Equatable {
   /// failed, 4 nothing could be exercised.
   public static func summarize(_ probes: [ProbeResult]) -> Summary {
     func count(_ v: Verdict) -> Int { probes.filter { $0.verdict == v }.count }
-    let worst = probes.map(\.verdict).max() ?? .skip
-    let exit: Int32 =
-      count(.fail) > 0 ? 1 : count(.error) > 0 ? 2 : count(.pass) == 0 ? 4 : 0
     return Summary(
-      pass: count(.pass), fail: count(.fail), skip: count(.skip), error: count(.error),
-      unsafe: probes.filter { $0.unsafe == true }.count, verdict: worst, exitCode: exit)
+      pass: count(.pass), fail: count(.fail), skip: count(.skip), error: count(.error), unsafe: probes.filter(\.unsafe).count)
   }
+
+  /// A simulated (fake-backend) report: never mixed with real ones. A saved report counts as
+  /// simulated when its backend says fake or its `simulated` field says so, whichever survived.
+  public var isSimulated: Bool { backend == .fake || simulatedField == true }
 
   enum CodingKeys: String, CodingKey {
     case schema, tool, backend, simulated, host, kernel, inventory, probes, summary, lab
     case schemaVersion = "schema_version"
+  }
+
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    schema = try c.decode(String.self, forKey: .schema)
+    schemaVersion = try c.decode(SchemaVersion.self, forKey: .schemaVersion)
+    tool = try c.decode(Tool.self, forKey: .tool)
+    backend = try c.decode(Backend.self, forKey: .backend)
+    simulatedField = try c.decodeIfPresent(Bool.self, forKey: .simulated)
+    host = try c.decode(Host.self, forKey: .host)
+    kernel = try c.decode(KernelInfo.self, forKey: .kernel)
+    inventory = try c.decode(Inventory.self, forKey: .inventory)
+    probes = try c.decode([ProbeResult].self, forKey: .probes)
+    summary = try c.decode(Summary.self, forKey: .summary)
+    lab = try c.decodeIfPresent(LabInfo.self, forKey: .lab)
+  }
+
+  public func encode(to encoder: any Encoder) throws {
+    var c = encoder.container(keyedBy: CodingKeys.self)
+    try c.encode(schema, forKey: .schema)
+    try c.encode(schemaVersion, forKey: .schemaVersion)
+    try c.encode(tool, forKey: .tool)
+    try c.encode(backend, forKey: .backend)
+    if isSimulated { try c.encode(true, forKey: .simulated) }
+    try c.encode(host, forKey: .host)
+    try c.encode(kernel, forKey: .kernel)
+    try c.encode(inventory, forKey: .inventory)
+    try c.encode(probes, forKey: .probes)
+    try c.encode(summary, forKey: .summary)
+    try c.encodeIfPresent(lab, forKey: .lab)
   }
 }
 

@@ -11,18 +11,22 @@ struct FileTree: Sendable {
   func path(_ p: String) -> String { root.isEmpty ? p : root + p }
 
   /// The whole file as text; nil when it cannot be opened or read.
-  func read(_ p: String, limit: Int = 4 << 20) -> String? {
-    guard case .success(let fd) = system_open(path(p), O_RDONLY | O_CLOEXEC) else { return nil }
-    defer { system_close(fd) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
-    while bytes.count < limit {
-      let n = chunk.withUnsafeMutableBytes { system_read(fd, $0) }
-      guard case .success(let count) = n else { return nil }
-      if count == 0 { break }
-      bytes.append(contentsOf: chunk[..<count])
+  func read(_ p: String, limit: Int = 4 << 20) -> String? { try? readResult(p, limit: limit).get() }
+
+  /// The whole file (up to `limit` bytes) as text, or the errno of the open or read that failed.
+  func readResult(_ p: String, limit: Int = 4 << 20) -> Result<String, Errno> {
+    system_open(path(p), O_RDONLY | O_CLOEXEC).flatMap { fd in
+      defer { system_close(fd) }
+      var bytes: [UInt8] = []
+      var chunk = [UInt8](repeating: 0, count: 65536)
+      while bytes.count < limit {
+        let n = chunk.withUnsafeMutableBytes { system_read(fd, $0) }
+        guard case .success(let count) = n else { return n.map { _ in "" } }
+        if count == 0 { break }
+        bytes.append(contentsOf: chunk[..<count])
+      }
+      return .success(String(decoding: bytes, as: UTF8.self))
     }
-    return String(decoding: bytes, as: UTF8.self)
   }
 
   /// The first line, trimmed.

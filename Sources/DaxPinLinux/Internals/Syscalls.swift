@@ -1,4 +1,5 @@
 import CVFIO
+import DaxPinCore
 import Glibc
 import SystemPackage
 
@@ -42,26 +43,40 @@ func system_write(_ fd: CInt, _ buffer: UnsafeRawBufferPointer) -> Result<Int, E
   valueOrErrno { Glibc.write(fd, buffer.baseAddress, buffer.count) }
 }
 
-func system_statx(_ path: String, followLinks: Bool = true) -> Result<StatxResult, Errno> {
-  var r = StatxResult()
-  let flags = followLinks ? 0 : AT_SYMLINK_NOFOLLOW
-  return nothingOrErrno {
-    cvfio_statx(AT_FDCWD, path, flags, &r.mode, &r.attributes, &r.attributesMask, &r.devMajor, &r.devMinor)
-  }.map { r }
+/// statx(2) of `path` relative to `directory` (AT_FDCWD when nil), or of the fd itself when
+/// `path` is empty (AT_EMPTY_PATH).
+func system_statx(_ path: String, in directory: CInt = AT_FDCWD, followLinks: Bool = true) -> Result<StatxResult, Errno> {
+  var r = cvfio_stat()
+  var flags = followLinks ? 0 : AT_SYMLINK_NOFOLLOW
+  if path.isEmpty { flags |= CVFIO_AT_EMPTY_PATH }
+  return nothingOrErrno { cvfio_statx_full(directory, path, flags, &r) }.map { StatxResult(raw: r) }
 }
 
 struct StatxResult {
-  var mode: UInt32 = 0
-  var attributes: UInt64 = 0
-  var attributesMask: UInt64 = 0
-  var devMajor: UInt32 = 0
-  var devMinor: UInt32 = 0
+  var raw: cvfio_stat
+  var mode: UInt32 { raw.mode }
   /// STATX_ATTR_DAX is set; nil when the kernel does not report the attribute at all.
   var dax: Bool? {
-    attributesMask & CVFIO_STATX_ATTR_DAX != 0 ? attributes & CVFIO_STATX_ATTR_DAX != 0 : nil
+    raw.attributes_mask & CVFIO_STATX_ATTR_DAX != 0 ? raw.attributes & CVFIO_STATX_ATTR_DAX != 0 : nil
   }
   var isCharacterDevice: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFCHR) }
   var isDirectory: Bool { mode & UInt32(S_IFMT) == UInt32(S_IFDIR) }
+  var type: FileStatus.FileType {
+    switch mode & UInt32(S_IFMT) {
+    case UInt32(S_IFREG): .regular
+    case UInt32(S_IFDIR): .directory
+    case UInt32(S_IFCHR): .characterDevice
+    case UInt32(S_IFBLK): .blockDevice
+    case UInt32(S_IFLNK): .symbolicLink
+    case UInt32(S_IFIFO): .fifo
+    default: .socket
+    }
+  }
+  var status: FileStatus {
+    FileStatus(
+      type: type, dax: dax, owner: raw.uid, permissions: mode & 0o7777,
+      device: DeviceNumber(major: raw.dev_major, minor: raw.dev_minor), modifiedSeconds: raw.mtime_sec)
+  }
 }
 
 /// statfs(2)'s f_type: the filesystem magic (TMPFS_MAGIC 0x01021994, EXT4 0xEF53, XFS 0x58465342).

@@ -1,8 +1,9 @@
-import CVFIO
+import DaxPinLinux
 import Glibc
 import SystemPackage
 
-/// Runs host programs for the kernel lab (apt-get, dpkg, depmod, QEMU) with posix_spawn.
+/// Runs host programs for the kernel lab (it lives with the lab, not with the real-kernel
+/// backend, which holds only what stands behind the seam and the inventory readers) (apt-get, dpkg, depmod, QEMU) with posix_spawn.
 /// Output goes to files, never to pipes, so a chatty child can never deadlock the parent.
 public enum HostProcess {
   public struct Exit: Sendable, Equatable {
@@ -25,14 +26,16 @@ public enum HostProcess {
   }
 
   /// Starts `argv` with stdout and stderr appended to files (or /dev/null); returns the pid.
+  /// With `workingDirectory`, a shell changes into it and execs `argv` (glibc's
+  /// posix_spawn_file_actions_addchdir_np is not visible to Swift).
   public static func spawn(_ argv: [String], stdout: String = "/dev/null", stderr: String = "/dev/null", workingDirectory: String? = nil) throws -> pid_t {
+    let argv = workingDirectory.map { ["/bin/sh", "-c", "cd -- \"$0\" && exec \"$@\"", $0] + argv } ?? argv
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o644)
     posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-    if let workingDirectory { cvfio_spawn_addchdir(&actions, workingDirectory) }
     var attr = posix_spawnattr_t()
     posix_spawnattr_init(&attr)
     defer { posix_spawnattr_destroy(&attr) }
@@ -89,16 +92,32 @@ public enum HostProcess {
     return Output(exit: exit, stdout: readFile(dir + "/out") ?? "", stderr: readFile(dir + "/err") ?? "")
   }
 
-  /// A new private directory under $TMPDIR or /tmp.
+  /// A new private directory under $TMPDIR or /tmp (`mkdtemp(3)`: mode 0700, a name no one
+  /// else can have taken).
   public static func scratchDirectory() throws -> String {
     let base = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-    switch LinuxKernel().makeTemporaryDirectory(in: base) {
-    case .success(let d): return d
-    case .failure(let e): throw SpawnError(program: "mkdtemp \(base)", errno: e)
+    var template = Array("\(base)/.daxpin-lab-XXXXXX".utf8CString)
+    return try template.withUnsafeMutableBufferPointer { buf in
+      guard let p = mkdtemp(buf.baseAddress!) else { throw SpawnError(program: "mkdtemp \(base)", errno: Errno(rawValue: Glibc.errno)) }
+      return String(cString: p)
     }
   }
 
-  public static func readFile(_ path: String) -> String? { FileTree(root: "").read(path, limit: 256 << 20) }
+  /// The whole file as text (up to 256 MiB); nil when it cannot be read.
+  public static func readFile(_ path: String) -> String? {
+    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { Glibc.close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while bytes.count < 256 << 20 {
+      let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+      if n < 0 && Glibc.errno == EINTR { continue }
+      guard n > 0 else { return n == 0 ? String(decoding: bytes, as: UTF8.self) : nil }
+      bytes.append(contentsOf: chunk[..<n])
+    }
+    return String(decoding: bytes, as: UTF8.self)
+  }
 
   /// `rm -rf path` without following symlinks out of the tree.
   @discardableResult

@@ -1,0 +1,104 @@
+import SystemPackage
+
+/// The run's private directory under a directory the probe writes in (`/var/tmp`, `/dev/shm`, a
+/// DAX mount): made with `mkdirat` (mode 0700) under a directory fd, opened with
+/// `O_DIRECTORY | O_NOFOLLOW`, and trusted only when it is ours (owner, no group or other
+/// access). Every file is then created and removed relative to its fd, so another user who can
+/// write the parent can rename or replace the path but never redirect root's writes.
+///
+/// Inside lives an owner record, `owner-<pid>-<start time>`, that lets a later run tell a dead
+/// run's leftovers (SIGKILL) from a live run's directory (`LeftoverSweep`).
+final class ScratchDirectory {
+  let kernel: any Kernel
+  let parent: String
+  let name: String
+  let fd: FileDescriptor
+  /// The answer to `FS_IOC_FSSETXATTR(FS_XFLAG_DAX)` when it was asked (DAX mounts only).
+  let daxFlag: Result<Void, Errno>?
+  private var counter = 0
+
+  static let prefix = ".daxpin-"
+  static let ownerRecordPrefix = "owner-"
+
+  var path: String { "\(parent)/\(name)" }
+
+  private init(kernel: any Kernel, parent: String, name: String, fd: FileDescriptor, daxFlag: Result<Void, Errno>?) {
+    self.kernel = kernel
+    self.parent = parent
+    self.name = name
+    self.fd = fd
+    self.daxFlag = daxFlag
+  }
+
+  /// Makes the directory; every step is undone by `cleanup` (newest first).
+  static func make(kernel: any Kernel, in parent: String, dax: Bool, cleanup: Cleanup) throws(Unavailable) -> ScratchDirectory {
+    func fail(_ what: String, _ e: Errno) -> Unavailable {
+      Unavailable(outcome: .setupFailed, reason: "cannot create a private directory in \(parent): \(what): \(e.name)", errno: e)
+    }
+    let parentFD: FileDescriptor
+    switch kernel.openDirectory(parent, in: nil) {
+    case .success(let fd): parentFD = fd
+    case .failure(let e): throw fail("open", e)
+    }
+    cleanup.add("close \(parent)") { kernel.close(parentFD) }
+
+    var name = ""
+    var made: Result<Void, Errno> = .failure(.fileExists)
+    for _ in 0..<8 {
+      name = prefix + randomSuffix()
+      made = kernel.makeDirectory(name, in: parentFD)
+      if case .failure(.fileExists) = made { continue }
+      break
+    }
+    if case .failure(let e) = made { throw fail("mkdirat", e) }
+    let madeName = name
+    cleanup.add("rmdir \(parent)/\(name)") { _ = kernel.unlink(madeName, in: parentFD, directory: true) }
+
+    let fd: FileDescriptor
+    switch kernel.openDirectory(name, in: parentFD) {
+    case .success(let d): fd = d
+    case .failure(let e): throw fail("open \(name) with O_NOFOLLOW (replaced by another user?)", e)
+    }
+    cleanup.add("close \(parent)/\(name)") { kernel.close(fd) }
+    let me = kernel.currentProcess()
+    switch kernel.status(of: fd) {
+    case .success(let st) where st.type == .directory && st.owner == me.effectiveUID && st.permissions & 0o077 == 0: break
+    case .success(let st):
+      throw Unavailable(
+        outcome: .setupFailed,
+        reason: "\(parent)/\(name) is not the directory daxpin made (owner uid \(st.owner), mode \(String(st.permissions, radix: 8))): refusing to create files in it")
+    case .failure(let e): throw fail("statx", e)
+    }
+
+    let record = "\(ownerRecordPrefix)\(me.pid)-\(me.startTime)"
+    switch kernel.open(record, in: fd, writable: true, create: true) {
+    case .success(let r): kernel.close(r)
+    case .failure(let e): throw fail("create \(record)", e)
+    }
+    cleanup.add("unlink \(record)") { _ = kernel.unlink(record, in: fd, directory: false) }
+
+    let daxFlag = dax ? kernel.setDAXFlag(fd) : nil
+    return ScratchDirectory(kernel: kernel, parent: parent, name: name, fd: fd, daxFlag: daxFlag)
+  }
+
+  /// A new file `<kind>-<n>` in the directory (`O_CREAT | O_EXCL | O_NOFOLLOW`, mode 0600),
+  /// closed and unlinked by `cleanup`.
+  func create(_ base: String, cleanup: Cleanup) -> Result<(fd: FileDescriptor, path: String), Errno> {
+    counter += 1
+    let file = "\(base)-\(counter)"
+    let kernel = self.kernel
+    let dir = fd
+    return kernel.open(file, in: dir, writable: true, create: true).map { f in
+      // LIFO: close first, then unlink, so the file goes with its last use.
+      cleanup.add("unlink \(file)") { _ = kernel.unlink(file, in: dir, directory: false) }
+      cleanup.add("close \(file)") { kernel.close(f) }
+      return (f, "\(path)/\(file)")
+    }
+  }
+
+  private static func randomSuffix() -> String {
+    let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+    var g = SystemRandomNumberGenerator()
+    return String((0..<10).map { _ in alphabet[Int(g.next() % UInt64(alphabet.count))] })
+  }
+}
