@@ -1,5 +1,6 @@
 import ArgumentParser
 import DaxPinCore
+import DaxPinLinux
 import FoundationEssentials
 
 /// `daxpin report`: work with saved reports.
@@ -20,29 +21,70 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "One JSON object per kernel × pmem × interface × memory kind × access.")
     var jsonl = false
 
-    @Argument(help: ArgumentHelp("daxpin/report JSON files.", valueName: "FILE"))
+    @Argument(
+      help: ArgumentHelp(
+        "daxpin/report JSON files (- for standard input; pipes such as <(...) work). A report given twice, or a copy of one, counts once; two reports of one host and kernel that disagree are an error.",
+        valueName: "FILE"))
     var files: [String]
 
+    /// The most bytes read from one FILE: a report is ~150 KB, and a bigger input is refused
+    /// before it is decoded, so memory stays bounded whatever the input (even `/dev/zero`).
+    static let byteLimit = 64 << 20
+
     func run() throws {
-      var reports: [Report] = []
-      for f in files {
-        guard let text = try? String(contentsOfFile: f, encoding: .utf8) else { throw Exit.toolFailure("cannot read \(f)") }
+      var merge = Matrix.Merge()
+      var given: Set<String> = []
+      for path in files {
+        // The same argument twice is one input; `-` or a pipe could not be read a second time.
+        guard given.insert(path).inserted else {
+          Self.note("\(path.withVisibleControls) repeats \(path.withVisibleControls); counted once")
+          continue
+        }
+        let report = try Self.load(path)
         do {
-          let r = try ReportJSON.decode(Report.self, from: text)
-          guard r.schema == Report.schemaName, r.schemaVersion.major == Report.currentVersion.major else {
-            throw Exit.toolFailure("\(f) is \(r.schema) \(r.schemaVersion.major).\(r.schemaVersion.minor), not \(Report.schemaName) \(Report.currentVersion.major).x")
+          if case .repeats(let first) = try merge.add(report, from: path) {
+            Self.note("\(path.withVisibleControls) repeats \(first.withVisibleControls); counted once")
           }
-          reports.append(r)
-        } catch let e as ExitCode {
-          throw e
         } catch {
-          throw Exit.toolFailure("\(f) is not a daxpin report: \(Self.describe(error))")
+          throw Self.failure(error.description)
         }
       }
       let matrix: Matrix
-      do { matrix = try Matrix(reports: reports) } catch { throw Exit.toolFailure("\(error)") }
+      do { matrix = try Matrix(entries: merge.entries) } catch { throw Self.failure("\(error)") }
       print(jsonl ? try matrix.jsonLines() : matrix.markdown(), terminator: "")
     }
+
+    /// Reads and decodes one FILE (`-`: standard input), or fails with one line that says why.
+    static func load(_ path: String) throws -> Report {
+      let shown = path.withVisibleControls
+      let bytes: [UInt8]
+      switch BoundedRead.read(path, limit: byteLimit) {
+      case .success(let b): bytes = b
+      case .failure(.errno(let e)): throw failure("\(shown): \(e.name)")
+      case .failure(.tooLarge(let limit)): throw failure("\(shown): larger than \(limit >> 20) MiB, not a daxpin report")
+      }
+      let r: Report
+      do {
+        r = try ReportJSON.decode(Report.self, from: bytes)
+      } catch {
+        throw failure("\(shown): not a daxpin report: \(untrusted(describe(error)))")
+      }
+      guard r.schema == Report.schemaName, r.schemaVersion.major == Report.currentVersion.major else {
+        throw failure(
+          "\(shown): \(untrusted(r.schema)) \(r.schemaVersion.major).\(r.schemaVersion.minor), not \(Report.schemaName) \(Report.currentVersion.major).x")
+      }
+      return r
+    }
+
+    /// Text taken from the input (a key, a schema name) as it may appear in a message: one line,
+    /// at most 512 bytes.
+    static func untrusted(_ s: String) -> String { s.capped(toBytes: 512).withVisibleControls }
+
+    /// `daxpin: report matrix: MESSAGE` on stderr, exit 2.
+    static func failure(_ message: String) -> ExitCode { Exit.toolFailure("report matrix: \(message)") }
+
+    /// `daxpin: report matrix: MESSAGE` on stderr; the command goes on.
+    static func note(_ message: String) { Stderr.line("daxpin: report matrix: \(message)") }
 
     /// A decoding error as one line: what was missing or wrong, and where.
     static func describe(_ error: Error) -> String {

@@ -64,29 +64,3 @@ struct InventoryCommandTests {
     #expect(r.status == 64)
   }
 }
-
-@Suite("daxpin report matrix, end to end")
-struct ReportMatrixCommandTests {
-  func write(_ text: String) throws -> String {
-    let path = NSTemporaryDirectory() + "daxpin-report-\(UUID().uuidString).json"
-    try text.write(toFile: path, atomically: true, encoding: .utf8)
-    return path
-  }
-
-  @Test func malformedReportIsOneClearLine() throws {
-    let garbage = try write("{ not json")
-    let missing = try write("{\"schema\": \"daxpin/report\"}")
-    let other = try write(#"{"schema": "other/thing", "schema_version": {"major": 9, "minor": 0}}"#)
-    defer { [garbage, missing, other].forEach { try? FileManager.default.removeItem(atPath: $0) } }
-    let r1 = try Run.daxpin(["report", "matrix", garbage])
-    #expect(r1.status == 2)
-    #expect(r1.stderr == "daxpin: \(garbage) is not a daxpin report: not valid JSON\n")
-    let r2 = try Run.daxpin(["report", "matrix", missing])
-    #expect(r2.status == 2)
-    #expect(r2.stderr.contains("is not a daxpin report: missing \""))
-    let r3 = try Run.daxpin(["report", "matrix", "/nonexistent.json"])
-    #expect(r3.stderr == "daxpin: cannot read /nonexistent.json\n")
-  }
-
-
-}

@@ -14,8 +14,13 @@ struct Run {
   }
 
   /// - Parameter asUser: run through `setpriv` with this uid (to test the non-root paths).
-  static func daxpin(_ args: [String], asUser uid: Int? = nil, environment: [String: String] = [:]) throws -> Run {
+  /// - Parameter stdin: a file to give as standard input (otherwise the test's own).
+  static func daxpin(_ args: [String], asUser uid: Int? = nil, environment: [String: String] = [:], stdin: String? = nil) throws -> Run {
     let p = Process()
+    if let stdin {
+      guard let h = FileHandle(forReadingAtPath: stdin) else { throw CocoaError(.fileReadNoSuchFile) }
+      p.standardInput = h
+    }
     if let uid {
       p.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
       p.arguments = ["--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--inh-caps=-all", executable] + args
@@ -26,6 +31,20 @@ struct Run {
     var env = ProcessInfo.processInfo.environment
     env.merge(environment) { $1 }
     p.environment = env
+    return try collect(p)
+  }
+
+  /// Runs `script` with `bash -c`, `$DAXPIN` set to the built executable (for `<(...)` and FIFOs).
+  static func shell(_ script: String) throws -> Run {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/bash")
+    p.arguments = ["-c", script]
+    p.environment = ProcessInfo.processInfo.environment.merging(["DAXPIN": executable]) { $1 }
+    return try collect(p)
+  }
+
+  /// Starts `p` with its stdout and stderr piped, waits for it, and returns what it printed.
+  private static func collect(_ p: Process) throws -> Run {
     let out = Pipe()
     let err = Pipe()
     p.standardOutput = out

@@ -1,6 +1,11 @@
 /// Many reports merged: one table per interface, rows = kernels (× pmem mode), columns = memory
 /// kinds, cells = `rw / ro` each ✔ pinned, ✘ errno, ! contradicts the expectation (prefix),
-/// ? not exercised, – skipped. Simulated reports never mix with real ones.
+/// ? not exercised, – skipped. Simulated reports never mix with real ones (`Report.isSimulated`).
+///
+/// Reports come from other hosts and are not trusted: what they say is capped at `fieldLimit`
+/// bytes per field (`Entry`) and escaped in every Markdown cell (`MarkdownCell`), so no report
+/// can break a table or make the output larger than O(probes). Reports without probes add
+/// nothing; with none left, there is no output at all. `Merge` decides about repeats.
 public struct Matrix {
   public struct Row: Codable, Sendable, Equatable {
     public var kernel: String
@@ -22,34 +27,45 @@ public struct Matrix {
     }
   }
 
+  /// Some reports are simulated and some real (`Merge.Conflict.mixed` names them).
   public struct MixedReports: Error, CustomStringConvertible {
     public var description: String { "cannot merge simulated (fake backend) reports with real ones: merge each kind separately" }
   }
 
-  public let reports: [Report]
+  /// The reports that have probes, oldest kernel first (then release, pmem mode, host).
+  public let entries: [Entry]
   public let simulated: Bool
 
+  /// - Throws: `MixedReports` when some reports are simulated (`Report.isSimulated`) and some
+  ///   are real.
   public init(reports: [Report]) throws {
-    let kinds = Set(reports.map(\.isSimulated))
+    try self.init(entries: reports.map(Entry.init))
+  }
+
+  /// Reports with no probes are dropped: they have no cell to show.
+  public init(entries: [Entry]) throws {
+    let kinds = Set(entries.map(\.simulated))
     guard kinds.count <= 1 else { throw MixedReports() }
-    self.reports = reports.sorted { a, b in
-      let va = a.kernel.version2 ?? KernelVersion(0, 0)
-      let vb = b.kernel.version2 ?? KernelVersion(0, 0)
-      return (va, a.kernel.release, a.lab?.pmem ?? "") < (vb, b.kernel.release, b.lab?.pmem ?? "")
+    self.entries = entries.filter { !$0.cells.isEmpty }.sorted { a, b in
+      let (ia, ib) = (a.identity, b.identity)
+      return (a.version ?? KernelVersion(0, 0), ia.release, ia.pmem ?? "", ia.host ?? "")
+        < (b.version ?? KernelVersion(0, 0), ib.release, ib.pmem ?? "", ib.host ?? "")
     }
     simulated = kinds.first ?? false
   }
 
-  func rowLabel(_ r: Report) -> String {
-    [r.kernel.release, r.lab?.pmem, r.lab == nil ? r.host.hostname : nil].compactMap { $0 }.joined(separator: " · ")
+  /// `release · pmem` for a lab report, `release · host` otherwise; each part escaped.
+  func rowLabel(_ e: Entry) -> String {
+    let i = e.identity
+    return [i.release, i.pmem, i.labKernel == nil ? i.host : nil].compactMap { $0 }.map(MarkdownCell.escape).joined(separator: " · ")
   }
 
-  static func symbol(_ p: ProbeResult?) -> String {
+  static func symbol(_ p: Entry.Cell?) -> String {
     guard let p else { return "" }
     let base: String
     switch p.outcome {
     case .pinned: base = "✔"
-    case .refused: base = "✘ \(p.errnoName ?? "")"
+    case .refused: base = "✘ " + MarkdownCell.escape(p.errnoName ?? "")
     case .notExercised: base = "?"
     default: base = "–"
     }
@@ -57,12 +73,14 @@ public struct Matrix {
     return p.verdict == .fail ? "!" + base : base
   }
 
+  /// The tables; empty when no report has a probe.
   public func markdown() -> String {
+    guard !entries.isEmpty else { return "" }
     var out = ["# daxpin compatibility matrix\(simulated ? " (SIMULATED: fake backend)" : "")", ""]
-    let hosts = Set(reports.compactMap(\.host.hostname))
-    out.append("\(reports.count) report\(reports.count == 1 ? "" : "s") from \(hosts.count) host\(hosts.count == 1 ? "" : "s"). Cells: `rw / ro`; ✔ pinned, ✘ refused with errno, ! contradicts the expectation, ? not exercised (no IOMMU domain), – skipped (absent here).")
+    let hosts = Set(entries.compactMap(\.identity.host))
+    out.append("\(entries.count) report\(entries.count == 1 ? "" : "s") from \(hosts.count) host\(hosts.count == 1 ? "" : "s"). Cells: `rw / ro`; ✔ pinned, ✘ refused with errno, ! contradicts the expectation, ? not exercised (no IOMMU domain), – skipped (absent here).")
     for interface in Interface.allCases {
-      let rows = reports.filter { r in r.probes.contains { $0.interface == interface && $0.outcome != .unsupported } }
+      let rows = entries.filter { e in e.cells.contains { $0.interface == interface && $0.outcome != .unsupported } }
       out += ["", "## \(interface.rawValue)", ""]
       if rows.isEmpty {
         out.append("Not available on any kernel here.")
@@ -70,30 +88,31 @@ public struct Matrix {
       }
       out.append("| kernel | " + MemoryKind.allCases.map(\.rawValue).joined(separator: " | ") + " |")
       out.append("|---|" + MemoryKind.allCases.map { _ in "---" }.joined(separator: "|") + "|")
-      for r in rows {
-        let byID = Dictionary(r.probes.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+      for e in rows {
+        let byID = Dictionary(e.cells.map { ($0.probeID, $0) }, uniquingKeysWith: { a, _ in a })
         let cells = MemoryKind.allCases.map { kind in
-          Access.allCases.map { Self.symbol(byID[ProbeID(interface, kind, $0).description]) }.joined(separator: " / ")
+          Access.allCases.map { Self.symbol(byID[ProbeID(interface, kind, $0)]) }.joined(separator: " / ")
         }
-        out.append("| \(rowLabel(r)) | " + cells.joined(separator: " | ") + " |")
+        out.append("| \(rowLabel(e)) | " + cells.joined(separator: " | ") + " |")
       }
     }
     return out.joined(separator: "\n") + "\n"
   }
 
+  /// One row per probe of every report: the `--jsonl` lines.
   public var rows: [Row] {
-    reports.flatMap { r in
-      r.probes.map { p in
+    entries.flatMap { e in
+      e.cells.map { c in
         Row(
-          kernel: r.kernel.release, lab: r.lab?.kernel, pmem: r.lab?.pmem, host: r.host.hostname, interface: p.interface, kind: p.memory.kind,
-          access: p.access, outcome: p.outcome, errnoName: p.errnoName, verdict: p.verdict, unsafe: p.unsafe ? true : nil,
-          simulated: r.isSimulated ? true : nil)
+          kernel: e.identity.release, lab: e.identity.labKernel, pmem: e.identity.pmem, host: e.identity.host, interface: c.interface,
+          kind: c.kind, access: c.access, outcome: c.outcome, errnoName: c.errnoName, verdict: c.verdict, unsafe: c.unsafe,
+          simulated: e.simulated ? true : nil)
       }
     }
   }
 
-  /// One compact JSON object per line.
+  /// One compact JSON object per line; empty when no report has a probe.
   public func jsonLines() throws -> String {
-    try rows.map { try ReportJSON.encodeLine($0) }.joined(separator: "\n") + "\n"
+    try rows.map { try ReportJSON.encodeLine($0) + "\n" }.joined()
   }
 }

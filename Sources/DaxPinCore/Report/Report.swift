@@ -89,10 +89,6 @@ public struct Report: Codable, Sendable, Equatable {
       pass: count(.pass), fail: count(.fail), skip: count(.skip), error: count(.error), unsafe: probes.filter(\.unsafe).count)
   }
 
-  /// A simulated (fake-backend) report: never mixed with real ones. A saved report counts as
-  /// simulated when its backend says fake or its `simulated` field says so, whichever survived.
-  public var isSimulated: Bool { backend == .fake || simulatedField == true }
-
   enum CodingKeys: String, CodingKey {
     case schema, tool, backend, simulated, host, kernel, inventory, probes, summary, lab
     case schemaVersion = "schema_version"
