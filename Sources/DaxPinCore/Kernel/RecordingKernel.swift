@@ -16,6 +16,7 @@ public final class RecordingKernel: Kernel {
     var uses: [KernelCall: Int] = [:]
     var injections: [Injection] = []
     var signalAfterCalls: Int?
+    var hooks: [KernelCall: @Sendable () -> Void] = [:]
     var fds: Set<CInt> = []
     var mappings: Set<Mapping> = []
     var created = 0
@@ -29,6 +30,11 @@ public final class RecordingKernel: Kernel {
   /// Fails the `nth` use (1-based) of `call` with `errno`, without reaching the kernel.
   public func inject(_ call: KernelCall, onUse nth: Int, errno: Errno) {
     state.withLock { $0.injections.append(Injection(call: call, nth: nth, errno: errno)) }
+  }
+  /// Runs `action` right after each successful `call`: a test plays another user who changes
+  /// the filesystem between two of daxpin's steps.
+  public func after(_ call: KernelCall, _ action: @escaping @Sendable () -> Void) {
+    state.withLock { $0.hooks[call] = action }
   }
   /// Makes `pendingSignal()` answer SIGINT from the `n`th recorded call on.
   public func interrupt(afterCalls n: Int) { state.withLock { $0.signalAfterCalls = n } }
@@ -60,7 +66,9 @@ public final class RecordingKernel: Kernel {
   }
   private func call<T>(_ c: KernelCall, _ body: () -> Result<T, Errno>) -> Result<T, Errno> {
     if let e = enter(c) { return .failure(e) }
-    return body()
+    let r = body()
+    if case .success = r, let hook = state.withLock({ $0.hooks[c] }) { hook() }
+    return r
   }
   private func opening(_ c: KernelCall, _ body: () -> Result<FileDescriptor, Errno>) -> Result<FileDescriptor, Errno> {
     let r = call(c, body)

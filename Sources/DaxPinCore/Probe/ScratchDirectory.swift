@@ -52,23 +52,34 @@ final class ScratchDirectory {
     }
     if case .failure(let e) = made { throw fail("mkdirat", e) }
     let madeName = name
-    cleanup.add("rmdir \(parent)/\(name)") { _ = kernel.unlink(madeName, in: parentFD, directory: true) }
+    let removeOurs = { _ = kernel.unlink(madeName, in: parentFD, directory: true) }
 
+    // Once the name no longer holds the directory daxpin made (another user renamed it and put a
+    // symlink or a directory of theirs in its place), it is not daxpin's to remove.
     let fd: FileDescriptor
     switch kernel.openDirectory(name, in: parentFD) {
     case .success(let d): fd = d
-    case .failure(let e): throw fail("open \(name) with O_NOFOLLOW (replaced by another user?)", e)
+    case .failure(let e) where e == .notDirectory || e == .tooManySymbolicLinkLevels:
+      throw fail("open \(name) with O_NOFOLLOW (replaced by another user?)", e)
+    case .failure(let e):
+      removeOurs()
+      throw fail("open \(name)", e)
     }
-    cleanup.add("close \(parent)/\(name)") { kernel.close(fd) }
     let me = kernel.currentProcess()
     switch kernel.status(of: fd) {
     case .success(let st) where st.type == .directory && st.owner == me.effectiveUID && st.permissions & 0o077 == 0: break
     case .success(let st):
+      kernel.close(fd)
       throw Unavailable(
         outcome: .setupFailed,
         reason: "\(parent)/\(name) is not the directory daxpin made (owner uid \(st.owner), mode \(String(st.permissions, radix: 8))): refusing to create files in it")
-    case .failure(let e): throw fail("statx", e)
+    case .failure(let e):
+      kernel.close(fd)
+      removeOurs()
+      throw fail("statx", e)
     }
+    cleanup.add("rmdir \(parent)/\(name)") { removeOurs() }
+    cleanup.add("close \(parent)/\(name)") { kernel.close(fd) }
 
     let record = "\(ownerRecordPrefix)\(me.pid)-\(me.startTime)"
     switch kernel.open(record, in: fd, writable: true, create: true) {
