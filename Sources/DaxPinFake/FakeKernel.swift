@@ -35,15 +35,16 @@ public final class FakeKernel: Kernel {
   /// Open descriptors and live mappings in the simulated process.
   public var held: (fds: Int, mappings: Int) { state.withLock { ($0.fds.count, $0.mappings.count) } }
   /// Leaves a private directory behind as a run killed by SIGKILL would (tests of the sweep):
-  /// `.daxpin-<name>` under `parent` holding one 2 MiB file and the owner record of `pid`,
-  /// started at `startTime`; `alive` keeps that process running.
-  public func leaveRunDirectory(_ name: String, in parent: String, pid: Int32, startTime: UInt64, alive: Bool, owner: UInt32 = 0) {
+  /// `.daxpin-<pid>-<startTime>-<suffix>` under `parent` holding one 2 MiB file; `alive` keeps
+  /// that process running. Returns its path.
+  @discardableResult
+  public func leaveRunDirectory(_ suffix: String, in parent: String, pid: Int32, startTime: UInt64, alive: Bool, owner: UInt32 = 0) -> String {
     state.withLock { s in
-      let dir = "\(parent)/\(name)"
+      let dir = "\(parent)/.daxpin-\(pid)-\(startTime)-\(suffix)"
       s.nodes[dir] = Node(kind: .directory(daxFlag: false), owner: owner, permissions: 0o700)
-      s.nodes["\(dir)/owner-\(pid)-\(startTime)"] = Node(kind: .file(size: 0, daxFlag: false), owner: owner, permissions: 0o600)
       s.nodes["\(dir)/anon-1"] = Node(kind: .file(size: 2 << 20, daxFlag: false), owner: owner, permissions: 0o600)
       if alive { s.otherProcesses[pid] = startTime }
+      return dir
     }
   }
 

@@ -103,8 +103,8 @@ struct ScratchTests {
     run.onResult = { _ in seen = fake.files(under: "/var/tmp") }
     let report = try run.run()
     #expect(report.probes.first?.memory.path?.hasPrefix("/var/tmp/.daxpin-") == true)
-    #expect(seen.count == 2, "the directory and its owner record remain between cells: \(seen)")
-    #expect(seen.contains { $0.hasSuffix("/owner-4242-1000") })
+    #expect(seen.count == 1, "only the directory remains between cells: \(seen)")
+    #expect(seen.first?.hasPrefix("/var/tmp/.daxpin-4242-1000-") == true, "its name records the run")
     #expect(recorder.trace.contains(.makeDirectory))
     #expect(fake.files(under: "/var/tmp") == [])
     #expect(recorder.held == .nothing)
@@ -112,21 +112,21 @@ struct ScratchTests {
 
   @Test func deadRunsAreSweptLiveOnesAndOthersAreKept() throws {
     let fake = FakeKernel(profile: .linux6_1)
-    fake.leaveRunDirectory(".daxpin-dead000001", in: "/dev/shm", pid: 77, startTime: 5, alive: false)
-    fake.leaveRunDirectory(".daxpin-live000001", in: "/dev/shm", pid: 78, startTime: 6, alive: true)
+    let dead = fake.leaveRunDirectory("dead0001", in: "/dev/shm", pid: 77, startTime: 5, alive: false)
+    let live = fake.leaveRunDirectory("live0001", in: "/dev/shm", pid: 78, startTime: 6, alive: true)
     // pid 79 lives, but started later than the run that left this: the pid was reused.
-    fake.leaveRunDirectory(".daxpin-reus000001", in: "/var/tmp", pid: 79, startTime: 7, alive: false)
+    let reused = fake.leaveRunDirectory("reus0001", in: "/var/tmp", pid: 79, startTime: 7, alive: false)
     fake.state.withLock { $0.otherProcesses[79] = 900 }
-    fake.leaveRunDirectory(".daxpin-user000001", in: "/dev/shm", pid: 80, startTime: 8, alive: false, owner: 1000)
+    let other = fake.leaveRunDirectory("user0001", in: "/dev/shm", pid: 80, startTime: 8, alive: false, owner: 1000)
     var notices: [String] = []
     var run = ProbeRun(host: FakeHost(fake), request: ProbeRequest(interfaces: [.ioUring], kinds: [.anon]))
     run.onNotice = { notices.append($0) }
     _ = try run.run()
     #expect(notices == [
-      "removed /var/tmp/.daxpin-reus000001 (1 file), left by daxpin run 79 that no longer lives",
-      "removed /dev/shm/.daxpin-dead000001 (1 file), left by daxpin run 77 that no longer lives",
+      "removed \(reused) (1 file), left by daxpin run 79 that no longer lives",
+      "removed \(dead) (1 file), left by daxpin run 77 that no longer lives",
     ])
-    #expect(fake.files(under: "/dev/shm").filter { !$0.contains("/", after: "/dev/shm/") } == ["/dev/shm/.daxpin-live000001", "/dev/shm/.daxpin-user000001"])
+    #expect(fake.files(under: "/dev/shm").filter { !$0.contains("/", after: "/dev/shm/") } == [live, other])
     #expect(fake.files(under: "/var/tmp") == [])
   }
 }

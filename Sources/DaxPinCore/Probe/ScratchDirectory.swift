@@ -6,8 +6,9 @@ import SystemPackage
 /// access). Every file is then created and removed relative to its fd, so another user who can
 /// write the parent can rename or replace the path but never redirect root's writes.
 ///
-/// Inside lives an owner record, `owner-<pid>-<start time>`, that lets a later run tell a dead
-/// run's leftovers (SIGKILL) from a live run's directory (`LeftoverSweep`).
+/// Its name records its owner, `.daxpin-<pid>-<start time>-<random>`, from the moment it exists,
+/// so a later run can tell a dead run's leftovers (SIGKILL at any instant) from a live run's
+/// directory (`LeftoverSweep`).
 final class ScratchDirectory {
   let kernel: any Kernel
   let parent: String
@@ -18,7 +19,17 @@ final class ScratchDirectory {
   private var counter = 0
 
   static let prefix = ".daxpin-"
-  static let ownerRecordPrefix = "owner-"
+
+  /// `.daxpin-<pid>-<start time>-<random>`.
+  static func name(for me: ProcessIdentity, suffix: String) -> String { "\(prefix)\(me.pid)-\(me.startTime)-\(suffix)" }
+
+  /// The owner recorded in a name, nil for a name not of that form.
+  static func owner(of name: String) -> (pid: Int32, startTime: UInt64)? {
+    guard name.hasPrefix(prefix) else { return nil }
+    let parts = name.dropFirst(prefix.count).split(separator: "-")
+    guard parts.count == 3, let pid = Int32(parts[0]), pid > 0, let start = UInt64(parts[1]) else { return nil }
+    return (pid, start)
+  }
 
   var path: String { "\(parent)/\(name)" }
 
@@ -42,10 +53,11 @@ final class ScratchDirectory {
     }
     cleanup.add("close \(parent)") { kernel.close(parentFD) }
 
+    let me = kernel.currentProcess()
     var name = ""
     var made: Result<Void, Errno> = .failure(.fileExists)
     for _ in 0..<8 {
-      name = prefix + randomSuffix()
+      name = Self.name(for: me, suffix: randomSuffix())
       made = kernel.makeDirectory(name, in: parentFD)
       if case .failure(.fileExists) = made { continue }
       break
@@ -65,7 +77,6 @@ final class ScratchDirectory {
       removeOurs()
       throw fail("open \(name)", e)
     }
-    let me = kernel.currentProcess()
     switch kernel.status(of: fd) {
     case .success(let st) where st.type == .directory && st.owner == me.effectiveUID && st.permissions & 0o077 == 0: break
     case .success(let st):
@@ -80,13 +91,6 @@ final class ScratchDirectory {
     }
     cleanup.add("rmdir \(parent)/\(name)") { removeOurs() }
     cleanup.add("close \(parent)/\(name)") { kernel.close(fd) }
-
-    let record = "\(ownerRecordPrefix)\(me.pid)-\(me.startTime)"
-    switch kernel.open(record, in: fd, writable: true, create: true) {
-    case .success(let r): kernel.close(r)
-    case .failure(let e): throw fail("create \(record)", e)
-    }
-    cleanup.add("unlink \(record)") { _ = kernel.unlink(record, in: fd, directory: false) }
 
     let daxFlag = dax ? kernel.setDAXFlag(fd) : nil
     return ScratchDirectory(kernel: kernel, parent: parent, name: name, fd: fd, daxFlag: daxFlag)
@@ -110,6 +114,6 @@ final class ScratchDirectory {
   private static func randomSuffix() -> String {
     let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
     var g = SystemRandomNumberGenerator()
-    return String((0..<10).map { _ in alphabet[Int(g.next() % UInt64(alphabet.count))] })
+    return String((0..<8).map { _ in alphabet[Int(g.next() % UInt64(alphabet.count))] })
   }
 }
