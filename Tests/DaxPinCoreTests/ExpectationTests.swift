@@ -79,7 +79,7 @@ struct ExpectationTests {
       for k in MemoryKind.allCases {
         for a in Access.allCases {
           let e = expect(i, k, a, KernelFeatures(version: nil))
-          #expect(e.outcome == .pinned || e.errno != nil)
+          #expect((e.outcome == .pinned) == (e.errno == nil), "a refusal names its errno; a pin has none")
           #expect(!e.origin.isEmpty && !e.basis.isEmpty)
         }
       }

@@ -67,15 +67,15 @@ final class ScratchDirectory {
     let removeOurs = { _ = kernel.unlink(madeName, in: parentFD, directory: true) }
 
     // Once the name no longer holds the directory daxpin made (another user renamed it and put a
-    // symlink or a directory of theirs in its place), it is not daxpin's to remove.
+    // directory of theirs in its place), it is not daxpin's to remove. When the open fails,
+    // rmdir is still safe: it removes only an empty directory, and leaves a symlink or file
+    // (ENOTDIR) alone.
     let fd: FileDescriptor
     switch kernel.openDirectory(name, in: parentFD) {
     case .success(let d): fd = d
-    case .failure(let e) where e == .notDirectory || e == .tooManySymbolicLinkLevels:
-      throw fail("open \(name) with O_NOFOLLOW (replaced by another user?)", e)
     case .failure(let e):
       removeOurs()
-      throw fail("open \(name)", e)
+      throw fail(e == .notDirectory || e == .tooManySymbolicLinkLevels ? "open \(name) with O_NOFOLLOW (replaced by another user?)" : "open \(name)", e)
     }
     switch kernel.status(of: fd) {
     case .success(let st) where st.type == .directory && st.owner == me.effectiveUID && st.permissions & 0o077 == 0: break
