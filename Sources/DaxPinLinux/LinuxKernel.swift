@@ -19,11 +19,12 @@ public struct LinuxKernel: Kernel {
   public func open(_ path: String, in directory: FileDescriptor?, writable: Bool, create: Bool) -> Result<FileDescriptor, Errno> {
     var flags = (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | CVFIO_O_NOFOLLOW
     if create { flags |= O_CREAT | O_EXCL }
-    return valueOrErrno { openat(directory?.rawValue ?? AT_FDCWD, path, flags, 0o600) }.map { FileDescriptor(rawValue: $0) }
+    return RawPath.withCString(path) { p in valueOrErrno { openat(directory?.rawValue ?? AT_FDCWD, p, flags, 0o600) } }
+      .map { FileDescriptor(rawValue: $0) }
   }
 
   public func openDirectory(_ path: String, in directory: FileDescriptor?) -> Result<FileDescriptor, Errno> {
-    valueOrErrno { openat(directory?.rawValue ?? AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | CVFIO_O_NOFOLLOW) }
+    RawPath.withCString(path) { p in valueOrErrno { openat(directory?.rawValue ?? AT_FDCWD, p, O_RDONLY | O_DIRECTORY | O_CLOEXEC | CVFIO_O_NOFOLLOW) } }
       .map { FileDescriptor(rawValue: $0) }
   }
 

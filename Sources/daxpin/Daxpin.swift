@@ -2,7 +2,6 @@ import ArgumentParser
 
 /// daxpin: which memory can this kernel pin long-term for DMA, through which interface — and does
 /// it refuse filesystem-DAX and allow device-DAX?
-@main
 struct Daxpin: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "daxpin",

@@ -31,7 +31,8 @@ final class ScratchDirectory {
     return (pid, start)
   }
 
-  var path: String { "\(parent)/\(name)" }
+  /// For reports and messages (bytes that are not UTF-8 shown as `\xNN`).
+  var path: String { "\(RawPath.display(parent))/\(name)" }
 
   private init(kernel: any Kernel, parent: String, name: String, fd: FileDescriptor, daxFlag: Result<Void, Errno>?) {
     self.kernel = kernel
@@ -44,7 +45,7 @@ final class ScratchDirectory {
   /// Makes the directory; every step is undone by `cleanup` (newest first).
   static func make(kernel: any Kernel, in parent: String, dax: Bool, cleanup: Cleanup) throws(Unavailable) -> ScratchDirectory {
     func fail(_ what: String, _ e: Errno) -> Unavailable {
-      Unavailable(outcome: .setupFailed, reason: "cannot create a private directory in \(parent): \(what): \(e.name)", errno: e)
+      Unavailable(outcome: .setupFailed, reason: "cannot create a private directory in \(RawPath.display(parent)): \(what): \(e.name)", errno: e)
     }
     let parentFD: FileDescriptor
     switch kernel.openDirectory(parent, in: nil) {

@@ -21,7 +21,7 @@ public struct TargetResolver {
       let fs = try filesystem(dir, option: "--pagecache-dir")
       guard fs.isDiskBacked else {
         throw .target(
-          "--pagecache-dir \(dir) is on \(fs.magic), not a disk-backed filesystem: name a directory on ext4, xfs or btrfs on a block device")
+          "--pagecache-dir \(RawPath.display(dir)) is on \(fs.magic), not a disk-backed filesystem: name a directory on ext4, xfs or btrfs on a block device")
       }
       t.pagecacheDirectory = dir
     } else {
@@ -41,16 +41,16 @@ public struct TargetResolver {
     switch kernel.status(dir) {
     case .success(let st) where st.type == .directory: return
     case .success(let st) where st.type == .symbolicLink:
-      throw .target("\(option) \(dir) is a symbolic link: name the directory it points to")
-    case .success(let st): throw .target("\(option) \(dir) is \(Self.describe(st.type)), not a directory")
-    case .failure(let e): throw .target("\(option) \(dir): \(e.name)")
+      throw .target("\(option) \(RawPath.display(dir)) is a symbolic link: name the directory it points to")
+    case .success(let st): throw .target("\(option) \(RawPath.display(dir)) is \(Self.describe(st.type)), not a directory")
+    case .failure(let e): throw .target("\(option) \(RawPath.display(dir)): \(e.name)")
     }
   }
 
   private func filesystem(_ dir: String, option: String) throws(ProbeProblem) -> FilesystemInfo {
     switch kernel.filesystem(dir) {
     case .success(let fs): return fs
-    case .failure(let e): throw .target("\(option) \(dir): statfs: \(e.name)")
+    case .failure(let e): throw .target("\(option) \(RawPath.display(dir)): statfs: \(e.name)")
     }
   }
 
@@ -70,16 +70,16 @@ public struct TargetResolver {
     for dir in request.fsdaxDirectories {
       try directory(dir, option: "--fsdax-dir")
       let fs = try filesystem(dir, option: "--fsdax-dir")
-      guard fs.magic == .ext4 || fs.magic == .xfs else { throw .target("--fsdax-dir \(dir) is on \(fs.magic), not ext4 or xfs") }
-      guard case .success(let st) = kernel.status(dir) else { throw .target("--fsdax-dir \(dir): statx failed") }
+      guard fs.magic == .ext4 || fs.magic == .xfs else { throw .target("--fsdax-dir \(RawPath.display(dir)) is on \(fs.magic), not ext4 or xfs") }
+      guard case .success(let st) = kernel.status(dir) else { throw .target("--fsdax-dir \(RawPath.display(dir)): statx failed") }
       if let other = seen[st.device] {
         if other == dir { continue }
-        throw .usage("--fsdax-dir \(other) and \(dir) are on the same filesystem (device \(st.device)): name one directory per filesystem")
+        throw .usage("--fsdax-dir \(RawPath.display(other)) and \(RawPath.display(dir)) are on the same filesystem (device \(st.device)): name one directory per filesystem")
       }
       seen[st.device] = dir
       let type = fs.magic.description
       if let other = byType[type] {
-        throw .usage("--fsdax-dir \(other.dir) and \(dir) are both \(type): name at most one ext4 and one xfs directory")
+        throw .usage("--fsdax-dir \(RawPath.display(other.dir)) and \(RawPath.display(dir)) are both \(type): name at most one ext4 and one xfs directory")
       }
       byType[type] = (dir, st.device)
     }
@@ -91,19 +91,19 @@ public struct TargetResolver {
   private func devdax() throws(ProbeProblem) -> DevdaxTarget? {
     if let path = request.devdax {
       if case .success(let st) = kernel.status(path), st.type == .symbolicLink {
-        throw .target("--devdax \(path) is a symbolic link: name the device node itself (/dev/daxX.Y)")
+        throw .target("--devdax \(RawPath.display(path)) is a symbolic link: name the device node itself (/dev/daxX.Y)")
       }
       switch kernel.characterDevice(path) {
       case .success(let dev) where dev.isDeviceDAX:
         return DevdaxTarget(path: path, align: dev.align ?? inventoryAlign(path) ?? (2 << 20))
       case .success(let dev):
         throw .target(
-          "--devdax \(path) is character device \(dev.number)\(dev.subsystem.map { " of the \($0) subsystem" } ?? ""), not device-DAX: name a /dev/daxX.Y (ndctl create-namespace -m devdax)")
+          "--devdax \(RawPath.display(path)) is character device \(dev.number)\(dev.subsystem.map { " of the \($0) subsystem" } ?? ""), not device-DAX: name a /dev/daxX.Y (ndctl create-namespace -m devdax)")
       case .failure(let e) where e == .operationNotSupportedByDevice:
         let what = (try? kernel.status(path).get()).map { Self.describe($0.type) } ?? "not a character device"
-        throw .target("--devdax \(path) is \(what), not a device-DAX character device")
+        throw .target("--devdax \(RawPath.display(path)) is \(what), not a device-DAX character device")
       case .failure(let e):
-        throw .target("--devdax \(path): \(e.name)")
+        throw .target("--devdax \(RawPath.display(path)): \(e.name)")
       }
     }
     let found =

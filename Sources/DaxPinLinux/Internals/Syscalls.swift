@@ -26,7 +26,7 @@ func nothingOrErrno<I: FixedWidthInteger>(_ body: () -> I) -> Result<Void, Errno
 }
 
 func system_open(_ path: String, _ flags: CInt, _ mode: mode_t = 0) -> Result<CInt, Errno> {
-  valueOrErrno { Glibc.open(path, flags, mode) }
+  RawPath.withCString(path) { p in valueOrErrno { Glibc.open(p, flags, mode) } }
 }
 
 /// close(2) is never retried (Linux releases the fd even when it reports EINTR); EBADF is a bug.
@@ -49,7 +49,7 @@ func system_statx(_ path: String, in directory: CInt = AT_FDCWD, followLinks: Bo
   var r = cvfio_stat()
   var flags = followLinks ? 0 : AT_SYMLINK_NOFOLLOW
   if path.isEmpty { flags |= CVFIO_AT_EMPTY_PATH }
-  return nothingOrErrno { cvfio_statx_full(directory, path, flags, &r) }.map { StatxResult(raw: r) }
+  return RawPath.withCString(path) { p in nothingOrErrno { cvfio_statx_full(directory, p, flags, &r) } }.map { StatxResult(raw: r) }
 }
 
 struct StatxResult {
@@ -82,5 +82,5 @@ struct StatxResult {
 /// statfs(2)'s f_type: the filesystem magic (TMPFS_MAGIC 0x01021994, EXT4 0xEF53, XFS 0x58465342).
 func system_statfsType(_ path: String) -> Result<Int64, Errno> {
   var t: Int64 = 0
-  return nothingOrErrno { cvfio_statfs_type(path, &t) }.map { t }
+  return RawPath.withCString(path) { p in nothingOrErrno { cvfio_statfs_type(p, &t) } }.map { t }
 }
