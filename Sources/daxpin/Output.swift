@@ -28,7 +28,7 @@ struct CLIError: Error, CustomStringConvertible {
 }
 
 enum Exit {
-  /// Prints the message as one line and exits 2 (DESIGN.md: the tool failed).
+  /// Prints the message as one line and exits 2 (docs/design.md, "Reports": the tool failed).
   static func toolFailure(_ message: String) -> ExitCode {
     Stderr.line("daxpin: \(message)")
     return ExitCode(2)

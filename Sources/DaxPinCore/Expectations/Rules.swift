@@ -2,8 +2,9 @@ import SystemPackage
 
 /// The rule table: the first rule that applies to a probe on a kernel decides its expectation.
 ///
-/// Sources are in ../shared/research/kernel-and-anchors.md; the lab's real kernels are the
-/// ground truth, and a rule that disagrees with them is changed here, with the observation.
+/// Each rule names its origin (the kernel change it comes from); the lab's real kernels are the
+/// ground truth (docs/lab-matrix.md), and a rule that disagrees with them is changed here, with
+/// the observation.
 public enum Expectations {
   public static func expectation(for id: ProbeID, on features: KernelFeatures) -> Expectation {
     let rule = rules.first { $0.applies(id, features) }!

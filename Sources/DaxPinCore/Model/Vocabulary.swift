@@ -1,4 +1,4 @@
-/// What backs a probe buffer. Spellings are the report's and the CLI's (DESIGN.md, "Vocabulary").
+/// What backs a probe buffer. Spellings are the report's and the CLI's (docs/design.md, "Vocabulary").
 public enum MemoryKind: String, CaseIterable, Codable, Sendable, Comparable {
   /// `mmap(MAP_PRIVATE|MAP_ANONYMOUS)`, written before the pin.
   case anon

@@ -1,4 +1,4 @@
-/// One run of `daxpin probe` on one host: `schema: "daxpin/report"` (DESIGN.md, "Reports").
+/// One run of `daxpin probe` on one host: `schema: "daxpin/report"` (docs/design.md, "Reports").
 public struct Report: Codable, Sendable, Equatable {
   public struct SchemaVersion: Codable, Sendable, Equatable {
     public var major: Int, minor: Int
@@ -81,7 +81,7 @@ public struct Report: Codable, Sendable, Equatable {
     summary = Self.summarize(probes)
   }
 
-  /// Counts and the exit code of DESIGN.md: 0 all pass (skips allowed), 1 a fail, 2 the tool
+  /// Counts and the exit code of docs/design.md: 0 all pass (skips allowed), 1 a fail, 2 the tool
   /// failed, 4 nothing could be exercised.
   public static func summarize(_ probes: [ProbeResult]) -> Summary {
     func count(_ v: Verdict) -> Int { probes.filter { $0.verdict == v }.count }
