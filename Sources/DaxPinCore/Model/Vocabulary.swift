@@ -84,8 +84,6 @@ public enum Interface: String, CaseIterable, Codable, Sendable, Comparable {
   public static func < (a: Self, b: Self) -> Bool {
     allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
   }
-  public var usesVFIOContainer: Bool { self == .vfioType1 || self == .vfioType1v2 || self == .iommufdCompat }
-  public var needsDevice: Bool { self != .ioUring }
 }
 
 /// What the kernel did with one pin request.

@@ -10,7 +10,4 @@ final class Cleanup {
   func run() {
     while let (_, action) = actions.popLast() { action() }
   }
-
-  var isEmpty: Bool { actions.isEmpty }
-  var pending: [String] { actions.map(\.0) }
 }
