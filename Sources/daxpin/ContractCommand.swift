@@ -13,6 +13,6 @@ struct ContractCommand: ParsableCommand {
     guard getuid() == 0 else { throw Exit.toolFailure("contract needs root") }
     let inventory = LinuxInventory().collect()
     let targets = ProbeTargets.resolve(inventory: inventory, options: ProbeOptions())
-    print(try ReportJSON.encode(MisuseScenarios.run(LinuxKernel(), .init(targets: targets))), terminator: "")
+    try Stdout.write(try ReportJSON.encode(MisuseScenarios.run(LinuxKernel(), .init(targets: targets))))
   }
 }

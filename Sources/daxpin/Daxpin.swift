@@ -1,4 +1,5 @@
 import ArgumentParser
+import DaxPinLinux
 
 /// daxpin: which memory can this kernel pin long-term for DMA, through which interface — and does
 /// it refuse filesystem-DAX and allow device-DAX?
@@ -18,6 +19,12 @@ struct Daxpin: ParsableCommand {
       """,
     version: DaxpinVersion.string,
     subcommands: [InventoryCommand.self, ProbeCommand.self, LabCommand.self, ReportCommand.self, ContractCommand.self])
+
+  /// Takes fds 0-2 if they were closed (so no file lands on fd 1), then runs the command.
+  static func main() {
+    StandardDescriptors.reserve()
+    main(nil)
+  }
 }
 
 enum DaxpinVersion {

@@ -41,7 +41,7 @@ struct ReportCommand: ParsableCommand {
       }
       let matrix: Matrix
       do { matrix = try Matrix(reports: reports) } catch { throw Exit.toolFailure("\(error)") }
-      print(jsonl ? try matrix.jsonLines() : matrix.markdown(), terminator: "")
+      try Stdout.write(jsonl ? try matrix.jsonLines() : matrix.markdown())
     }
 
     /// A decoding error as one line: what was missing or wrong, and where.
