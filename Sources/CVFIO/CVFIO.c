@@ -200,7 +200,15 @@ int cvfio_memfd_create(const char *name, unsigned int flags) { return memfd_crea
 int cvfio_fallocate(int fd, int mode, int64_t off, int64_t len) { return fallocate(fd, mode, off, len); }
 const int CVFIO_O_DIRECTORY = O_DIRECTORY;
 const int CVFIO_O_NOFOLLOW = O_NOFOLLOW;
+const int CVFIO_O_PATH = O_PATH;
 const int CVFIO_AT_EMPTY_PATH = AT_EMPTY_PATH;
+const int64_t CVFIO_PROC_SUPER_MAGIC = 0x9fa0; /* PROC_SUPER_MAGIC, <linux/magic.h> */
+int cvfio_fstatfs_type(int fd, int64_t *f_type) {
+  struct statfs s;
+  int r = fstatfs(fd, &s);
+  if (r == 0) *f_type = (int64_t)s.f_type;
+  return r;
+}
 int cvfio_statfs_type(const char *path, int64_t *f_type) {
   struct statfs s;
   int r = statfs(path, &s);
@@ -221,26 +229,42 @@ static volatile sig_atomic_t cvfio_caught_signal = 0;
 static void cvfio_on_signal(int sig) {
   if (cvfio_caught_signal == 0) cvfio_caught_signal = sig;
 }
-int cvfio_install_interrupt_handlers(void) {
+int cvfio_catch_signal(int sig) {
+  struct sigaction old;
+  if (sigaction(sig, NULL, &old) != 0) return -1;
+  if (old.sa_handler == SIG_IGN) return 0;
   struct sigaction sa;
   memset(&sa, 0, sizeof(sa));
   sa.sa_handler = cvfio_on_signal;
+  sa.sa_flags = 0; /* no SA_RESTART */
   sigemptyset(&sa.sa_mask);
-  int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+  if (sigaction(sig, &sa, NULL) != 0) return -1;
   sigset_t set;
   sigemptyset(&set);
-  for (unsigned i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-    if (sigaction(sigs[i], &sa, NULL) != 0) return -1;
-    sigaddset(&set, sigs[i]);
-  }
-  /* A parent may have spawned us with these blocked; we want them delivered. */
-  return pthread_sigmask(SIG_UNBLOCK, &set, NULL) == 0 ? 0 : -1;
+  sigaddset(&set, sig);
+  return pthread_sigmask(SIG_UNBLOCK, &set, NULL) == 0 ? 1 : -1;
+}
+int cvfio_ignore_signal(int sig) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = SIG_IGN;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(sig, &sa, NULL);
 }
 int cvfio_interrupt_signal(void) { return cvfio_caught_signal; }
 void cvfio_reraise_interrupt(void) {
   int sig = cvfio_caught_signal;
   if (!sig) return;
-  signal(sig, SIG_DFL);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  sigaction(sig, &sa, NULL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
   raise(sig);
+  _exit(128 + sig);
 }
 

@@ -8,11 +8,11 @@ import SystemPackage
 public struct LinuxKernel: Kernel {
   public init() {}
 
-  /// Starts catching SIGINT, SIGTERM and SIGHUP so a probe can stop between steps and release
-  /// what it holds; `reraiseInterrupt()` then exits with the signal's status.
-  public static func catchInterrupts() { _ = cvfio_install_interrupt_handlers() }
-  public static var caughtSignal: Int32 { cvfio_interrupt_signal() }
-  public static func reraiseInterrupt() { cvfio_reraise_interrupt() }
+  /// Starts catching the terminating signals (`Signals`) so a probe can stop between steps and
+  /// release what it holds; `reraiseInterrupt()` then ends the process by the signal.
+  public static func catchInterrupts() { Signals.catchInterrupts() }
+  public static var caughtSignal: Int32 { Signals.caughtSignal }
+  public static func reraiseInterrupt() { Signals.reraiseInterrupt() }
 
   // MARK: files
 
@@ -327,7 +327,7 @@ public struct LinuxKernel: Kernel {
   }
 
   public func pendingSignal() -> Int32? {
-    let s = cvfio_interrupt_signal()
+    let s = Signals.caughtSignal
     return s == 0 ? nil : s
   }
 

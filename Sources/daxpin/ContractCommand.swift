@@ -16,6 +16,6 @@ struct ContractCommand: ParsableCommand {
       Stderr.line("daxpin: \(error)")
       throw ExitCode(error.exitCode)
     }
-    print(try ReportJSON.encode(answers), terminator: "")
+    try Stdout.write(try ReportJSON.encode(answers))
   }
 }

@@ -22,6 +22,6 @@ struct InventoryCommand: ParsableCommand {
     let inventory = LinuxInventory(root: root).collect()
     let json = try ReportJSON.encode(inventory)
     try output.writeFile(json)
-    print(output.json ? json : InventoryText.render(inventory), terminator: "")
+    try Stdout.write(output.json ? json : InventoryText.render(inventory))
   }
 }

@@ -76,11 +76,17 @@ struct LabCommand: ParsableCommand {
     }
     print(LabSummary.table(runs), terminator: "")
     let reports = runs.compactMap(\.report)
+    var matrixFailed = false
     if !reports.isEmpty {
       let matrix = try Matrix(reports: reports)
-      try? Data(matrix.markdown().utf8).write(to: URL(fileURLWithPath: outputDirectory + "/matrix.md"), options: .atomic)
-      try? Data(matrix.jsonLines().utf8).write(to: URL(fileURLWithPath: outputDirectory + "/matrix.jsonl"), options: .atomic)
-      print("matrix: \(outputDirectory)/matrix.md, \(outputDirectory)/matrix.jsonl")
+      do {
+        try OutputFile.write(matrix.markdown(), to: outputDirectory + "/matrix.md")
+        try OutputFile.write(try matrix.jsonLines(), to: outputDirectory + "/matrix.jsonl")
+        print("matrix: \(outputDirectory)/matrix.md, \(outputDirectory)/matrix.jsonl")
+      } catch {
+        Stderr.line("daxpin: \(error)")
+        matrixFailed = true
+      }
     }
     for run in runs where run.error != nil {
       print("\n\(run.kernel)-\(run.pmem.rawValue): \(run.error!)")
@@ -92,7 +98,7 @@ struct LabCommand: ParsableCommand {
       run.contract!.forEach { print("  \($0)") }
     }
     let contractBroken = runs.contains { !($0.contract ?? []).isEmpty }
-    var code: Int32 = runs.contains { $0.error != nil } ? 2 : reports.contains { $0.summary.fail > 0 } || contractBroken ? 1 : 0
+    var code: Int32 = runs.contains { $0.error != nil } || matrixFailed ? 2 : reports.contains { $0.summary.fail > 0 } || contractBroken ? 1 : 0
     if check {
       let problems = LabCheck.problems(runs)
       for p in problems { Stderr.line("lab check: \(p)") }

@@ -1,22 +1,24 @@
 import ArgumentParser
-import FoundationEssentials
-import Glibc
+import DaxPinLinux
 
 /// Options shared by every command that prints a document.
 struct OutputOptions: ParsableArguments {
   @Flag(help: "Print JSON instead of text.")
   var json = false
 
-  @Option(help: ArgumentHelp("Also write the JSON document to FILE (atomically: a temporary file, then rename).", valueName: "FILE"))
+  @Option(
+    help: ArgumentHelp(
+      "Also write the JSON document to FILE. A new or regular FILE is replaced atomically (temporary file, fsync, rename; a regular file keeps its owner and mode); a device or FIFO such as /dev/stdout is written through.",
+      valueName: "FILE"))
   var output: String?
 
-  /// Writes `json` to --output, atomically, so a reader never sees half a report.
+  /// Writes `json` to --output by `OutputFile`'s policy; a failure is one line and exit 2.
   func writeFile(_ json: String) throws {
     guard let output else { return }
     do {
-      try Data(json.utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+      try OutputFile.write(json, to: output)
     } catch {
-      throw Exit.toolFailure("cannot write \(output): \(error)")
+      throw Exit.toolFailure("--output \(error)")
     }
   }
 }
@@ -35,10 +37,19 @@ enum Exit {
   }
 }
 
+enum Stdout {
+  /// The whole document on standard output, checked (`StandardOutput`): a write error is one
+  /// line (`daxpin: standard output: ENOSPC`) and exit 2, a signal ends daxpin by that signal.
+  static func write(_ document: String) throws {
+    do {
+      try StandardOutput.write(document)
+    } catch {
+      throw Exit.toolFailure("\(error)")
+    }
+  }
+}
+
 enum Stderr {
   /// One line on standard error (fd 2), unbuffered.
-  static func line(_ s: String) {
-    let bytes = Array((s + "\n").utf8)
-    _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
-  }
+  static func line(_ s: String) { StandardError.line(s) }
 }

@@ -85,7 +85,7 @@ struct ProbeCommand: ParsableCommand {
   func emit(_ report: Report) throws {
     let text = try ReportJSON.encode(report)
     try output.writeFile(text)
-    print(output.json ? text : ProbeText.render(report, quiet: quiet, color: isatty(1) == 1), terminator: "")
+    try Stdout.write(output.json ? text : ProbeText.render(report, quiet: quiet, color: StandardOutput.isTerminal))
     if report.summary.exitCode != 0 { throw ExitCode(report.summary.exitCode) }
   }
 }

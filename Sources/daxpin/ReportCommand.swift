@@ -51,7 +51,7 @@ struct ReportCommand: ParsableCommand {
       }
       let matrix: Matrix
       do { matrix = try Matrix(entries: merge.entries) } catch { throw Self.failure("\(error)") }
-      print(jsonl ? try matrix.jsonLines() : matrix.markdown(), terminator: "")
+      try Stdout.write(jsonl ? try matrix.jsonLines() : matrix.markdown())
     }
 
     /// Reads and decodes one FILE (`-`: standard input), or fails with one line that says why.

@@ -111,18 +111,34 @@ int cvfio_fallocate(int fd, int mode, int64_t offset, int64_t length);
 int cvfio_statfs_type(const char *path, int64_t *f_type);
 /* getrlimit(RLIMIT_MEMLOCK); RLIM_INFINITY is reported as UINT64_MAX. */
 int cvfio_memlock_limit(uint64_t *soft, uint64_t *hard);
-/* ---- interrupts: SIGINT/SIGTERM/SIGHUP set a flag the probe polls between steps ---- */
-/* Installs handlers (no SA_RESTART: blocking calls return EINTR and are retried by the caller). */
-int cvfio_install_interrupt_handlers(void);
-/* The first signal caught since installation, or 0. */
+/* ---- signals: a flag-setting handler the probe and the output writers poll ---- */
+/*
+ * Catches sig with a handler that records the first signal caught, installed without SA_RESTART
+ * (a blocked read, write or open returns EINTR, or a short count, so the caller can look at the
+ * flag), and unblocks it (a parent may have spawned us with it blocked). A signal that is ignored
+ * when this is called (nohup, a background job of a non-interactive shell) stays ignored.
+ * Returns 1 when caught, 0 when left ignored, -1 with errno on failure.
+ */
+int cvfio_catch_signal(int sig);
+/* Sets sig to SIG_IGN (SIGPIPE: EPIPE instead of death; SIGXFSZ: EFBIG instead of death). */
+int cvfio_ignore_signal(int sig);
+/* The first signal caught since the first cvfio_catch_signal, or 0. */
 int cvfio_interrupt_signal(void);
-/* Restores the default actions and re-raises the caught signal, so the exit status says so. */
+/*
+ * When a signal was caught: restores its default action, unblocks it and re-raises it, so the
+ * process ends by that signal (a shell shows 128 + signal); _exit(128 + signal) should the raise
+ * not end it. Returns only when no signal was caught.
+ */
 void cvfio_reraise_interrupt(void);
 
 
 
 extern const int CVFIO_O_DIRECTORY;
 extern const int CVFIO_O_NOFOLLOW;
+extern const int CVFIO_O_PATH;
 extern const int CVFIO_AT_EMPTY_PATH;
+/* fstatfs(2) f_type of an open descriptor (O_PATH descriptors included). */
+int cvfio_fstatfs_type(int fd, int64_t *f_type);
+extern const int64_t CVFIO_PROC_SUPER_MAGIC;
 
 #endif /* CVFIO_H */

@@ -9,13 +9,19 @@ import SystemPackage
 /// Runs `body` until it returns something other than -1/EINTR; -1 becomes the errno.
 /// EBADF and EFAULT are not treated as programmer errors here: for a pin ioctl EFAULT is the
 /// kernel's policy answer (6.5+ file-backed rule), and it must reach the report.
+/// `onInterrupt` runs on each EINTR before the retry: the output writers pass
+/// `Signals.endProcessIfCaught`, so a signal that interrupted a blocked write ends the process
+/// instead of being retried into the same block.
 @inline(__always)
-func valueOrErrno<I: FixedWidthInteger>(_ body: () -> I) -> Result<I, Errno> {
+func valueOrErrno<I: FixedWidthInteger>(_ body: () -> I, onInterrupt: () -> Void = {}) -> Result<I, Errno> {
   while true {
     let r = body()
     if r != -1 { return .success(r) }
     let e = Glibc.errno
-    if e == EINTR { continue }
+    if e == EINTR {
+      onInterrupt()
+      continue
+    }
     return .failure(Errno(rawValue: e))
   }
 }
@@ -39,8 +45,8 @@ func system_read(_ fd: CInt, _ buffer: UnsafeMutableRawBufferPointer) -> Result<
   valueOrErrno { Glibc.read(fd, buffer.baseAddress, buffer.count) }
 }
 
-func system_write(_ fd: CInt, _ buffer: UnsafeRawBufferPointer) -> Result<Int, Errno> {
-  valueOrErrno { Glibc.write(fd, buffer.baseAddress, buffer.count) }
+func system_write(_ fd: CInt, _ buffer: UnsafeRawBufferPointer, onInterrupt: () -> Void = {}) -> Result<Int, Errno> {
+  valueOrErrno({ Glibc.write(fd, buffer.baseAddress, buffer.count) }, onInterrupt: onInterrupt)
 }
 
 /// statx(2) of `path` relative to `directory` (AT_FDCWD when nil), or of the fd itself when
