@@ -53,28 +53,31 @@ struct LabCommand: ParsableCommand {
     do { specs = try kernels.map { s throws(LabError) in try LabKernelSpec(parsing: s) } } catch { throw ValidationError("\(error)") }
     let modes = pmem.modes
     let accelChoice = accel.accel
-    guard getuid() == 0 else { throw Exit.toolFailure("lab needs root: it runs apt-get download and depmod into its cache (run: sudo daxpin lab)") }
-    guard let initScript = Self.findInitScript() else {
+    guard LinuxHost().privileged else { throw Exit.toolFailure("lab needs root: it runs apt-get download and depmod into its cache (run: sudo daxpin lab)") }
+    guard let initScript = LabInstallation.initScript() else {
       throw Exit.toolFailure("cannot find scripts/lab/init next to the daxpin binary: run daxpin from its source checkout")
     }
     let home = getenv("HOME").map { String(cString: $0) } ?? "/root"
     let options = LabOptions(
       kernels: specs, pmem: modes, accel: accelChoice, outputDirectory: outputDirectory,
       cacheDirectory: cache ?? (getenv("XDG_CACHE_HOME").map { String(cString: $0) + "/daxpin" } ?? home + "/.cache/daxpin"),
-      timeoutSeconds: timeout, refresh: refresh, daxpinBinary: Self.selfPath(), initScript: initScript)
+      timeoutSeconds: timeout, refresh: refresh, daxpinBinary: LabInstallation.selfPath(), initScript: initScript)
     let start = MonotonicClock.seconds()
     let runs = Lab(options: options) { Stderr.line("lab: \($0)") }.run()
 
+    // Everything for standard output is gathered and written once, checked (`Stdout`).
+    var out = ""
+    func say(_ line: String, terminator: String = "\n") { out += line + terminator }
     for run in runs {
       guard let report = run.report else { continue }
-      print("\n\(run.kernel)-\(run.pmem.rawValue) (\(report.kernel.release)): DAX verdicts")
+      say("\n\(run.kernel)-\(run.pmem.rawValue) (\(report.kernel.release)): DAX verdicts")
       for p in report.probes where p.access == .rw && (p.memory.kind.isFilesystemDAX || p.memory.kind == .devdax)
         && (p.interface == .vfioType1v2 || p.interface == .ioUring || p.interface == .iommufd) && p.outcome != .unsupported
       {
-        print(ProbeText.line(p, color: isatty(1) == 1))
+        say(ProbeText.line(p, color: StandardOutput.isTerminal))
       }
     }
-    print(LabSummary.table(runs), terminator: "")
+    say(LabSummary.table(runs), terminator: "")
     let reports = runs.compactMap(\.report)
     var matrixFailed = false
     if !reports.isEmpty {
@@ -82,20 +85,20 @@ struct LabCommand: ParsableCommand {
       do {
         try OutputFile.write(matrix.markdown(), to: outputDirectory + "/matrix.md")
         try OutputFile.write(try matrix.jsonLines(), to: outputDirectory + "/matrix.jsonl")
-        print("matrix: \(outputDirectory)/matrix.md, \(outputDirectory)/matrix.jsonl")
+        say("matrix: \(outputDirectory)/matrix.md, \(outputDirectory)/matrix.jsonl")
       } catch {
         Stderr.line("daxpin: \(error)")
         matrixFailed = true
       }
     }
     for run in runs where run.error != nil {
-      print("\n\(run.kernel)-\(run.pmem.rawValue): \(run.error!)")
-      if let tail = run.consoleTail { print("--- console tail ---\n\(tail)\n---") }
+      say("\n\(run.kernel)-\(run.pmem.rawValue): \(run.error!)")
+      if let tail = run.consoleTail { say("--- console tail ---\n\(tail)\n---") }
     }
-    print("lab: \(runs.count) runs in \(fmt(MonotonicClock.seconds() - start)) s")
+    say("lab: \(runs.count) runs in \(fmt(MonotonicClock.seconds() - start)) s")
     for run in runs where !(run.contract ?? []).isEmpty {
-      print("\n\(run.kernel)-\(run.pmem.rawValue) disagrees with profile \(run.profile!):")
-      run.contract!.forEach { print("  \($0)") }
+      say("\n\(run.kernel)-\(run.pmem.rawValue) disagrees with profile \(run.profile!):")
+      run.contract!.forEach { say("  \($0)") }
     }
     let contractBroken = runs.contains { !($0.contract ?? []).isEmpty }
     var code: Int32 = runs.contains { $0.error != nil } || matrixFailed ? 2 : reports.contains { $0.summary.fail > 0 } || contractBroken ? 1 : 0
@@ -103,30 +106,10 @@ struct LabCommand: ParsableCommand {
       let problems = LabCheck.problems(runs)
       for p in problems { Stderr.line("lab check: \(p)") }
       if !problems.isEmpty { code = max(code, 1) }
-      if problems.isEmpty { print("lab check: passed") }
+      if problems.isEmpty { say("lab check: passed") }
     }
+    try Stdout.write(out)
     if code != 0 { throw ExitCode(code) }
-  }
-
-  static func selfPath() -> String {
-    var buf = [CChar](repeating: 0, count: 4096)
-    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-    guard n > 0 else { return CommandLine.arguments[0] }
-    let path = String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    // Rebuilt while running: the kernel appends " (deleted)"; the path now holds the new build.
-    return path.hasSuffix(" (deleted)") ? String(path.dropLast(" (deleted)".count)) : path
-  }
-
-  /// scripts/lab/init in the checkout the binary was built from (walks up from the binary).
-  static func findInitScript() -> String? {
-    var dir = selfPath()
-    for _ in 0..<8 {
-      guard let slash = dir.lastIndex(of: "/") else { break }
-      dir = String(dir[..<slash])
-      let candidate = dir + "/scripts/lab/init"
-      if FileManager.default.fileExists(atPath: candidate) { return candidate }
-    }
-    return nil
   }
 }
 

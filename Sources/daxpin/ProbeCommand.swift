@@ -2,7 +2,6 @@ import ArgumentParser
 import DaxPinCore
 import DaxPinFake
 import DaxPinLinux
-import Glibc
 
 /// `daxpin probe`: pin each memory kind through each interface and judge what the kernel did.
 struct ProbeCommand: ParsableCommand {

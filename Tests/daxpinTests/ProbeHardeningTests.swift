@@ -149,3 +149,27 @@ extension ProbeCommandTests {
     #expect(try FileManager.default.contentsOfDirectory(atPath: base + "/mnt") == ["lost+found"])
   }
 }
+
+extension ProbeCommandTests {
+  /// RLIMIT_FSIZE below the 2 MiB buffer: the file cells are errors naming EFBIG (with the
+  /// hint), the process is not killed by SIGXFSZ, and nothing is left behind.
+  @Test(.enabled(if: isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit"), "needs root and prlimit"))
+  func aTinyFileSizeLimitIsEFBIGNotSIGXFSZ() throws {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/prlimit")
+    p.arguments = ["--fsize=1048576", Run.executable, "probe", "--json", "--interface", "io_uring", "--kind", "pagecache-shared", "--kind", "tmpfs-shared", "--access", "rw"]
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    #expect(p.terminationReason == .exit)
+    #expect(p.terminationStatus == 2)
+    let report = try ReportJSON.decode(Report.self, from: String(decoding: data, as: UTF8.self))
+    #expect(report.probes.map(\.errnoName) == ["EFBIG", "EFBIG"])
+    #expect(report.probes.map(\.reason) == ["ftruncate failed: EFBIG", "ftruncate failed: EFBIG"])
+    #expect(report.probes.allSatisfy { $0.hint == "RLIMIT_FSIZE is below the 2 MiB buffer: ulimit -f unlimited" })
+    #expect(cliLeftovers().isEmpty)
+  }
+}

@@ -51,7 +51,10 @@ struct MemoryPreparer {
 
   private func check(_ r: Result<Void, Errno>, _ what: String) throws {
     if case .failure(let e) = r {
-      throw Unavailable(outcome: .setupFailed, reason: "\(what) failed: \(e.name)", errno: e)
+      // EFBIG: RLIMIT_FSIZE is below the buffer (SIGXFSZ is ignored, so the call fails instead).
+      throw Unavailable(
+        outcome: .setupFailed, reason: "\(what) failed: \(e.name)",
+        hint: e == .fileTooLarge ? "RLIMIT_FSIZE is below the \(targets.bufferSize >> 20) MiB buffer: ulimit -f unlimited" : nil, errno: e)
     }
   }
 
