@@ -51,7 +51,7 @@ let package = Package(
     .testTarget(
       name: "DaxPinFakeTests", dependencies: ["DaxPinFake", "DaxPinCore"], exclude: ["Fixtures"]),
     .testTarget(name: "DaxPinLabTests", dependencies: ["DaxPinLab", "DaxPinCore", "DaxPinLinux"]),
-    .testTarget(name: "daxpinTests", dependencies: ["daxpin", "DaxPinCore"]),
+    .testTarget(name: "daxpinTests", dependencies: ["daxpin", "DaxPinCore"], exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v6]
 )

@@ -13,6 +13,9 @@ packages=(
   util-linux apt dpkg ca-certificates binutils
   # `daxpin lab --kernel source:<version>` builds a kernel from linux-source
   make gcc bc flex bison libelf-dev libssl-dev dwarves
+  # tests of the report formats: the HTML page in headless Chromium (and docs/matrix.png, with
+  # DejaVu for its glyphs), JUnit XML against an XSD, reports against docs/report.schema.json
+  chromium fonts-dejavu-core libxml2-utils python3-jsonschema
 )
 
 SUDO=""

@@ -18,10 +18,14 @@ struct InventoryCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Read /proc, /sys, /dev and /boot under ROOT (a fixture tree).", visibility: .hidden))
   var root: String = ""
 
+  func validate() throws {
+    guard output.format == .text || output.format == .json else { throw ValidationError("inventory prints text or json, not \(output.format.rawValue)") }
+  }
+
   func run() throws {
     let inventory = LinuxInventory(root: root).collect()
     let json = try ReportJSON.encode(inventory)
     try output.writeFile(json)
-    try Stdout.write(output.json ? json : InventoryText.render(inventory))
+    try Stdout.write(output.format == .json ? json : InventoryText.render(inventory))
   }
 }

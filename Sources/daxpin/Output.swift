@@ -1,10 +1,21 @@
 import ArgumentParser
+import DaxPinCore
 import DaxPinLinux
 
 /// Options shared by every command that prints a document.
 struct OutputOptions: ParsableArguments {
-  @Flag(help: "Print JSON instead of text.")
+  @Flag(help: "Print JSON instead of text (the same as --format json).")
   var json = false
+
+  @Option(name: .customLong("format"), help: ArgumentHelp("text, json, junit or ktap (probe only: junit, ktap).", valueName: "FORMAT"))
+  var formatOption: ReportFormat?
+
+  /// What to print: --format, json for --json, text by default (`ReportFormat`).
+  var format: ReportFormat { json ? .json : formatOption ?? .text }
+
+  func validate() throws {
+    if json, let f = formatOption, f != .json { throw ValidationError("--json is --format json; it cannot go with --format \(f.rawValue)") }
+  }
 
   @Option(
     help: ArgumentHelp(

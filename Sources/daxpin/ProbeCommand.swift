@@ -13,12 +13,14 @@ struct ProbeCommand: ParsableCommand {
       directory (mkdtemp) under the page-cache, tmpfs and DAX directories, devdax is mapped but
       never written, no device is rebound, and everything is released on exit, SIGINT and SIGTERM
       included. Exit status: 0 every probe passed (skips allowed), 1 a probe failed, 2 the tool
-      failed, 4 nothing could be exercised, 64 usage.
+      failed, 4 nothing could be exercised, 64 usage; with --format ktap, kselftest's: 0 pass,
+      1 fail or error, 4 skip.
 
       Examples:
         daxpin probe                               every interface and memory kind on this host
         daxpin probe --quiet                       only what did not pass
         daxpin probe --interface io_uring --json   io_uring only, as the JSON report
+        daxpin probe --format junit > junit.xml    JUnit XML for CI (or --format ktap)
         daxpin probe --fsdax-dir /mnt/pmem --devdax /dev/dax0.0 --vfio-group 7
         daxpin probe --backend fake --profile linux-4.14   what UNSAFE looks like (simulated)
       """)
@@ -80,12 +82,13 @@ struct ProbeCommand: ParsableCommand {
     try emit(report)
   }
 
-  /// Prints the report (text or JSON), writes --output, and exits with the report's exit code.
+  /// Prints the report (--format), writes the JSON to --output, and exits with the format's exit code.
   func emit(_ report: Report) throws {
     let text = try ReportJSON.encode(report)
     try output.writeFile(text)
-    try Stdout.write(output.json ? text : ProbeText.render(report, quiet: quiet, color: StandardOutput.isTerminal))
-    if report.summary.exitCode != 0 { throw ExitCode(report.summary.exitCode) }
+    try Stdout.write(output.format == .json ? text : try output.format.render(report, quiet: quiet, color: StandardOutput.isTerminal))
+    let code = output.format.exitCode([report])
+    if code != 0 { throw ExitCode(code) }
   }
 }
 

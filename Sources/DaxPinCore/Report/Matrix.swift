@@ -39,7 +39,7 @@ public struct Matrix {
   /// - Throws: `MixedReports` when some reports are simulated (`Report.isSimulated`) and some
   ///   are real.
   public init(reports: [Report]) throws {
-    try self.init(entries: reports.map(Entry.init))
+    try self.init(entries: reports.map { Entry($0) })
   }
 
   /// Reports with no probes are dropped: they have no cell to show.
