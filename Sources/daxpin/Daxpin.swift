@@ -14,9 +14,12 @@ struct Daxpin: ParsableCommand {
         daxpin inventory              what this host offers: IOMMU, VFIO, pmem, DAX mounts
         daxpin inventory --json       the same as one JSON object
         sudo daxpin probe             pin every memory kind through every interface
+        journalctl -u libvirtd | daxpin explain -    name the cause of failed pins in a log
       """,
     version: DaxpinVersion.string,
-    subcommands: [InventoryCommand.self, ProbeCommand.self, LabCommand.self, ReportCommand.self, ContractCommand.self])
+    subcommands: [
+      InventoryCommand.self, ProbeCommand.self, ExplainCommand.self, LabCommand.self, ReportCommand.self, ContractCommand.self,
+    ])
 }
 
 enum DaxpinVersion {

@@ -25,11 +25,20 @@ public struct LinuxInventory: Sendable {
     func field<T>(_ t: T) -> String {
       withUnsafeBytes(of: t) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
     }
-    let release = files.line("/proc/sys/kernel/osrelease") ?? field(u.release)
+    let release = kernelRelease()
     let (source, config) = KernelConfigReader(files: files).read(release: release)
     return KernelInfo(
       release: release, version: field(u.version), machine: field(u.machine),
       cmdline: files.line("/proc/cmdline"), configSource: source, config: config)
+  }
+
+  /// The running kernel's release, as the inventory reports it (/proc/sys/kernel/osrelease, else
+  /// uname): what `daxpin explain` judges lines against, without reading anything else.
+  public func kernelRelease() -> String {
+    if let release = files.line("/proc/sys/kernel/osrelease") { return release }
+    var u = utsname()
+    uname(&u)
+    return withUnsafeBytes(of: u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
   }
 
   func privileges() -> Privileges {
