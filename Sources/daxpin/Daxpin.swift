@@ -14,9 +14,10 @@ struct Daxpin: ParsableCommand {
         daxpin inventory              what this host offers: IOMMU, VFIO, pmem, DAX mounts
         daxpin inventory --json       the same as one JSON object
         sudo daxpin probe             pin every memory kind through every interface
+        daxpin check qemu -- ARGS     will this kernel pin a VM's memory for VFIO, and why
       """,
     version: DaxpinVersion.string,
-    subcommands: [InventoryCommand.self, ProbeCommand.self, LabCommand.self, ReportCommand.self, ContractCommand.self])
+    subcommands: [InventoryCommand.self, ProbeCommand.self, CheckCommand.self, LabCommand.self, ReportCommand.self, ContractCommand.self])
 }
 
 enum DaxpinVersion {
