@@ -232,3 +232,19 @@ extension Array {
     return a
   }
 }
+
+@Suite("daxpin check without root")
+struct CheckWithoutRootTests {
+  @Test(.enabled(if: isRoot && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs root to drop to nobody"))
+  func checkRunsAndProbeIsRefusedOnOneLine() throws {
+    let plain = try Run.daxpin(["check", "qemu", "--", "-m", "64M", "-device", "vfio-pci,host=0000:00:03.0"], asUser: 65534)
+    #expect(plain.status == 0)
+    #expect(plain.stdout.contains("  vfio-type1v2: Checking pc.ram (anon, 64 MiB)"))
+    let probe = try Run.daxpin(["check", "qemu", "--probe", "--", "-m", "64M"], asUser: 65534)
+    #expect(probe.status == 2)
+    #expect(probe.stdout.isEmpty)
+    #expect(
+      probe.stderr
+        == "daxpin: check qemu: --probe needs root: the probe opens VFIO groups and device-DAX and pins memory (run it with sudo, or without --probe)\n")
+  }
+}

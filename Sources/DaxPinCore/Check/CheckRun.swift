@@ -23,7 +23,7 @@ public struct CheckRun {
 
   public func run() throws(CheckProblem) -> CheckReport {
     if probe && !host.privileged {
-      throw .failed("check --probe needs root: the probe opens VFIO groups and device-DAX and pins memory (run it with sudo, or without --probe)")
+      throw .failed("--probe needs root: the probe opens VFIO groups and device-DAX and pins memory (run it with sudo, or without --probe)")
     }
     let inventory = host.inventory()
     let features = KernelFeatures(inventory.kernel)
