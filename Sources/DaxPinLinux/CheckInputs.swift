@@ -1,10 +1,14 @@
 import DaxPinCore
+import Glibc
 import SystemPackage
 
 /// What `daxpin check` reads from files and /proc, read here so the CLI makes no calls of its
 /// own: configuration files and standard input (through `BoundedRead`), a running VMM's command
 /// line and locked-memory budget, libvirt's qemu.conf.
 public enum CheckInputs {
+  /// Standard output is a terminal (colour the verdicts).
+  public static var standardOutputIsTerminal: Bool { isatty(1) == 1 }
+
   /// The most bytes read from one configuration: domain XML is a few KB.
   public static let byteLimit = 16 << 20
 

@@ -3,10 +3,10 @@ import DaxPinCore
 import DaxPinFake
 import DaxPinLinux
 import DaxPinXML
-import Glibc
 
 /// `daxpin check`: read a VM's configuration and say, for every memory region its VFIO (or
-/// iommufd) memory listener will DMA-map, whether this host's kernel will pin it, and why.
+/// iommufd) memory listener will DMA-map, whether this host's kernel will pin it, and why. It
+/// makes no calls of its own: files and /proc through `CheckInputs`, the kernel through the host.
 struct CheckCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "check",
@@ -145,7 +145,7 @@ struct CheckOptions: ParsableArguments {
       if case .interrupted = error { LinuxKernel.reraiseInterrupt() }
       throw ExitCode(error.exitCode)
     }
-    print(json ? try ReportJSON.encode(report) : CheckText.render(report, color: isatty(1) == 1), terminator: "")
+    print(json ? try ReportJSON.encode(report) : CheckText.render(report, color: CheckInputs.standardOutputIsTerminal), terminator: "")
     if report.summary.exitCode != 0 { throw ExitCode(report.summary.exitCode) }
   }
 }
