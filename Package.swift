@@ -36,8 +36,8 @@ let package = Package(
     .target(
       name: "DaxPinFake",
       dependencies: ["DaxPinCore", .product(name: "SystemPackage", package: "swift-system")]),
-    // libvirt domain XML for `daxpin check libvirt`: the one module that imports FoundationXML,
-    // kept out of the probe's path.
+    // libvirt domain XML for `daxpin check libvirt`: a small XML 1.0 parser in plain Swift (no
+    // Foundation, libxml2 or ICU in the static binary), kept out of the probe's path.
     .target(name: "DaxPinXML", dependencies: ["DaxPinCore"]),
     // Host side of the kernel lab: fetch kernels, build the initramfs, run QEMU, collect reports.
     .target(name: "DaxPinLab", dependencies: ["DaxPinCore", "DaxPinLinux", "DaxPinFake", .product(name: "SystemPackage", package: "swift-system")]),

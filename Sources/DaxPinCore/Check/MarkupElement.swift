@@ -1,5 +1,5 @@
 /// An XML element as a value: its name, attributes, child elements and character data. The XML
-/// parser itself lives outside DaxPinCore (`DaxPinXML`, over Foundation's `XMLParser`), so the
+/// parser itself lives outside DaxPinCore (`DaxPinXML`, a small XML 1.0 parser in plain Swift), so the
 /// readers here stay pure and are tested on trees built in code as well as on parsed fixtures.
 public struct MarkupElement: Sendable, Equatable {
   public var name: String
