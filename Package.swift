@@ -36,12 +36,15 @@ let package = Package(
     .target(
       name: "DaxPinFake",
       dependencies: ["DaxPinCore", .product(name: "SystemPackage", package: "swift-system")]),
+    // libvirt domain XML for `daxpin check libvirt`: a small XML 1.0 parser in plain Swift (no
+    // Foundation, libxml2 or ICU in the static binary), kept out of the probe's path.
+    .target(name: "DaxPinXML", dependencies: ["DaxPinCore"]),
     // Host side of the kernel lab: fetch kernels, build the initramfs, run QEMU, collect reports.
     .target(name: "DaxPinLab", dependencies: ["DaxPinCore", "DaxPinLinux", "DaxPinFake", .product(name: "SystemPackage", package: "swift-system")]),
     .executableTarget(
       name: "daxpin",
       dependencies: [
-        "DaxPinCore", "DaxPinLinux", "DaxPinLab", "DaxPinFake",
+        "DaxPinCore", "DaxPinLinux", "DaxPinLab", "DaxPinFake", "DaxPinXML",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "DaxPinCoreTests", dependencies: ["DaxPinCore"]),
@@ -50,6 +53,9 @@ let package = Package(
       exclude: ["Fixtures"]),
     .testTarget(
       name: "DaxPinFakeTests", dependencies: ["DaxPinFake", "DaxPinCore"], exclude: ["Fixtures"]),
+    .testTarget(
+      name: "DaxPinCheckTests", dependencies: ["DaxPinCore", "DaxPinXML", "DaxPinFake", .product(name: "SystemPackage", package: "swift-system")],
+      exclude: ["Fixtures"]),
     .testTarget(name: "DaxPinLabTests", dependencies: ["DaxPinLab", "DaxPinCore", "DaxPinLinux"]),
     .testTarget(name: "daxpinTests", dependencies: ["daxpin", "DaxPinCore"], exclude: ["Fixtures"]),
   ],

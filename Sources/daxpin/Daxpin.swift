@@ -15,10 +15,12 @@ struct Daxpin: ParsableCommand {
         daxpin inventory --json       the same as one JSON object
         sudo daxpin probe             pin every memory kind through every interface
         journalctl -u libvirtd | daxpin explain -    name the cause of failed pins in a log
+        daxpin check qemu -- ARGS     will this kernel pin a VM's memory for VFIO, and why
       """,
     version: DaxpinVersion.string,
     subcommands: [
-      InventoryCommand.self, ProbeCommand.self, ExplainCommand.self, LabCommand.self, ReportCommand.self, ContractCommand.self,
+      InventoryCommand.self, ProbeCommand.self, CheckCommand.self, ExplainCommand.self, LabCommand.self, ReportCommand.self,
+      ContractCommand.self,
     ])
 }
 

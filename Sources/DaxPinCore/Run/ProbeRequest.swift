@@ -11,6 +11,9 @@ public struct ProbeRequest: Sendable, Equatable {
   public var fsdaxDirectories: [String]
   /// `--devdax`: a device-DAX character device.
   public var devdax: String?
+  /// A directory on tmpfs for tmpfs-shared (default /dev/shm); `daxpin check --probe` points it
+  /// at a VM's own tmpfs directory.
+  public var tmpfsDirectory: String?
   /// `--vfio-group`: a VFIO group already bound to vfio-pci.
   public var vfioGroup: Int?
   /// Raise SIGINT after this many probes (tests the cleanup path).
@@ -19,7 +22,7 @@ public struct ProbeRequest: Sendable, Equatable {
 
   public init(
     interfaces: [Interface] = [], kinds: [MemoryKind] = [], accesses: [Access] = [], pagecacheDirectory: String? = nil,
-    fsdaxDirectories: [String] = [], devdax: String? = nil, vfioGroup: Int? = nil, interruptAfter: Int? = nil,
+    fsdaxDirectories: [String] = [], devdax: String? = nil, tmpfsDirectory: String? = nil, vfioGroup: Int? = nil, interruptAfter: Int? = nil,
     toolVersion: String = "0"
   ) {
     self.interfaces = Self.once(interfaces)
@@ -28,6 +31,7 @@ public struct ProbeRequest: Sendable, Equatable {
     self.pagecacheDirectory = pagecacheDirectory
     self.fsdaxDirectories = fsdaxDirectories
     self.devdax = devdax
+    self.tmpfsDirectory = tmpfsDirectory
     self.vfioGroup = vfioGroup
     self.interruptAfter = interruptAfter
     self.toolVersion = toolVersion

@@ -15,7 +15,14 @@ public struct TargetResolver {
 
   public func resolve() throws(ProbeProblem) -> ProbeTargets {
     var t = ProbeTargets()
-    t.tmpfsDirectory = ProbeRequest.tmpfsDirectory
+    if let dir = request.tmpfsDirectory {
+      try directory(dir, option: "tmpfs directory")
+      let fs = try filesystem(dir, option: "tmpfs directory")
+      guard fs.magic == .tmpfs else { throw .target("tmpfs directory \(RawPath.display(dir)) is on \(fs.magic), not tmpfs") }
+      t.tmpfsDirectory = dir
+    } else {
+      t.tmpfsDirectory = ProbeRequest.tmpfsDirectory
+    }
     if let dir = request.pagecacheDirectory {
       try directory(dir, option: "--pagecache-dir")
       let fs = try filesystem(dir, option: "--pagecache-dir")
