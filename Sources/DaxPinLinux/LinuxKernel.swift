@@ -97,7 +97,9 @@ public struct LinuxKernel: Kernel {
   }
 
   public func characterDevice(_ path: String) -> Result<CharacterDevice, Errno> {
-    system_statx(path, followLinks: true).flatMap { st in
+    // statx of "" is the working directory (AT_EMPTY_PATH), not a device.
+    guard !path.isEmpty else { return .failure(.noSuchFileOrDirectory) }
+    return system_statx(path, followLinks: true).flatMap { st in
       guard st.isCharacterDevice else { return .failure(.operationNotSupportedByDevice) }
       let number = DeviceNumber(major: st.raw.rdev_major, minor: st.raw.rdev_minor)
       let sys = "/sys/dev/char/\(number)"

@@ -13,6 +13,17 @@ extension ProbeCommandTests {
     #expect(r.stderr == "daxpin: --devdax /dev/zero is character device 1:5 of the mem subsystem, not device-DAX: name a /dev/daxX.Y (ndctl create-namespace -m devdax)\n")
   }
 
+  /// An empty --devdax is no path at all. statx(2) of "" used to look at the working directory
+  /// (AT_EMPTY_PATH), and the line said `--devdax  is not a character device, not a device-DAX
+  /// character device`.
+  @Test(.enabled(if: isRoot, "probe needs root"))
+  func emptyDevdaxIsENOENT() throws {
+    let r = try Run.daxpin(["probe", "--devdax", "", "--interface", "io_uring", "--kind", "devdax"])
+    #expect(r.status == 2)
+    #expect(r.stdout.isEmpty)
+    #expect(r.stderr == "daxpin: --devdax : ENOENT\n")
+  }
+
   @Test(.enabled(if: isRoot, "probe needs root"))
   func pseudoFilesystemsAreNoPageCacheAndNothingIsCreatedThere() throws {
     // A cgroup mount (v2 or v1, whichever this machine has): a directory made there is a cgroup.
