@@ -31,12 +31,13 @@ struct LeftoverSweep {
       for entry in inside {
         if case .failure = kernel.unlink(entry, in: dir, directory: false) { removed = false }
       }
+      let shown = "\(RawPath.display(parent))/\(RawPath.display(name))"
       guard removed, case .success = kernel.unlink(name, in: parentFD, directory: true) else {
-        notices.append("could not remove \(parent)/\(name), left by daxpin run \(pid) that no longer lives: remove it by hand")
+        notices.append("could not remove \(shown), left by daxpin run \(pid) that no longer lives: remove it by hand")
         continue
       }
       let files = inside.count
-      notices.append("removed \(parent)/\(name) (\(files) file\(files == 1 ? "" : "s")), left by daxpin run \(pid) that no longer lives")
+      notices.append("removed \(shown) (\(files) file\(files == 1 ? "" : "s")), left by daxpin run \(pid) that no longer lives")
     }
     return notices
   }

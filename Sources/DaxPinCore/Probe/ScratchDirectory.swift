@@ -31,7 +31,7 @@ final class ScratchDirectory {
     return (pid, start)
   }
 
-  /// For reports and messages (bytes that are not UTF-8 shown as `\xNN`).
+  /// For reports and messages (`RawPath.display`: `\xNN`, control characters made visible).
   var path: String { "\(RawPath.display(parent))/\(name)" }
 
   private init(kernel: any Kernel, parent: String, name: String, fd: FileDescriptor, daxFlag: Result<Void, Errno>?) {
@@ -84,7 +84,7 @@ final class ScratchDirectory {
       kernel.close(fd)
       throw Unavailable(
         outcome: .setupFailed,
-        reason: "\(parent)/\(name) is not the directory daxpin made (owner uid \(st.owner), mode \(String(st.permissions, radix: 8))): refusing to create files in it")
+        reason: "\(RawPath.display(parent))/\(name) is not the directory daxpin made (owner uid \(st.owner), mode \(String(st.permissions, radix: 8))): refusing to create files in it")
     case .failure(let e):
       kernel.close(fd)
       removeOurs()
