@@ -61,6 +61,10 @@ public struct LinuxKernel: Kernel {
     }
   }
 
+  public func lock(_ directory: FileDescriptor) -> Result<Void, Errno> {
+    nothingOrErrno { flock(directory.rawValue, LOCK_EX | LOCK_NB) }
+  }
+
   public func memfdCreate(name: String) -> Result<FileDescriptor, Errno> {
     valueOrErrno { cvfio_memfd_create(name, CVFIO_MFD_CLOEXEC) }.map { FileDescriptor(rawValue: $0) }
   }

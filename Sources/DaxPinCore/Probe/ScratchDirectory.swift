@@ -92,6 +92,10 @@ final class ScratchDirectory {
     }
     cleanup.add("rmdir \(parent)/\(name)") { removeOurs() }
     cleanup.add("close \(parent)/\(name)") { kernel.close(fd) }
+    // Held until that close: a sweep in another pid namespace, where the pid in the name means
+    // nothing, leaves a locked directory alone. Best effort: without it (ENOLCK) the name still
+    // protects the directory from sweeps in this pid namespace.
+    _ = kernel.lock(fd)
 
     let daxFlag = dax ? kernel.setDAXFlag(fd) : nil
     return ScratchDirectory(kernel: kernel, parent: parent, name: name, fd: fd, daxFlag: daxFlag)
