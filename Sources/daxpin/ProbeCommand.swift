@@ -62,10 +62,14 @@ struct ProbeCommand: ParsableCommand {
   var interruptAfter: Int?
 
   /// `--profile` and `--topology` describe the simulated kernel: without `--backend fake` they are
-  /// a usage error, never ignored (a run meant as a simulation would probe the real kernel).
+  /// a usage error, never ignored (a run meant as a simulation would probe the real kernel). A
+  /// VFIO group is a number 0 or more (`/dev/vfio/N`).
   func validate() throws {
     if backend != .fake && (profile != nil || topology != nil) {
       throw ValidationError("--profile and --topology describe the simulated kernel: add --backend fake")
+    }
+    if let group = vfioGroup, group < 0 {
+      throw ValidationError("--vfio-group takes a group number, 0 or more (/dev/vfio/N)")
     }
   }
 
