@@ -37,13 +37,13 @@ struct ReportCommand: ParsableCommand {
       for path in files {
         // The same argument twice is one input; `-` or a pipe could not be read a second time.
         guard given.insert(path).inserted else {
-          Self.note("\(path.withVisibleControls) repeats \(path.withVisibleControls); counted once")
+          Self.note("\(RawPath.display(path)) repeats \(RawPath.display(path)); counted once")
           continue
         }
         let report = try Self.load(path)
         do {
           if case .repeats(let first) = try merge.add(report, from: path) {
-            Self.note("\(path.withVisibleControls) repeats \(first.withVisibleControls); counted once")
+            Self.note("\(RawPath.display(path)) repeats \(RawPath.display(first)); counted once")
           }
         } catch {
           throw Self.failure(error.description)
@@ -56,7 +56,7 @@ struct ReportCommand: ParsableCommand {
 
     /// Reads and decodes one FILE (`-`: standard input), or fails with one line that says why.
     static func load(_ path: String) throws -> Report {
-      let shown = path.withVisibleControls
+      let shown = RawPath.display(path)
       let bytes: [UInt8]
       switch BoundedRead.read(path, limit: byteLimit) {
       case .success(let b): bytes = b
