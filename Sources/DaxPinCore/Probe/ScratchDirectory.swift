@@ -23,10 +23,11 @@ final class ScratchDirectory {
   /// `.daxpin-<pid>-<start time>-<random>`.
   static func name(for me: ProcessIdentity, suffix: String) -> String { "\(prefix)\(me.pid)-\(me.startTime)-\(suffix)" }
 
-  /// The owner recorded in a name, nil for a name not of that form.
+  /// The owner recorded in a name, nil for a name not of that form (an empty field included:
+  /// `.daxpin--5-1-x` records no run).
   static func owner(of name: String) -> (pid: Int32, startTime: UInt64)? {
     guard name.hasPrefix(prefix) else { return nil }
-    let parts = name.dropFirst(prefix.count).split(separator: "-")
+    let parts = name.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
     guard parts.count == 3, let pid = Int32(parts[0]), pid > 0, let start = UInt64(parts[1]) else { return nil }
     return (pid, start)
   }
