@@ -251,6 +251,16 @@ int cvfio_ignore_signal(int sig) {
   sigemptyset(&sa.sa_mask);
   return sigaction(sig, &sa, NULL);
 }
+int cvfio_default_signal(int sig) {
+  struct sigaction old;
+  if (sigaction(sig, NULL, &old) != 0) return -1;
+  if (old.sa_handler == SIG_IGN) return 0;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(sig, &sa, NULL) == 0 ? 1 : -1;
+}
 int cvfio_interrupt_signal(void) { return cvfio_caught_signal; }
 void cvfio_reraise_interrupt(void) {
   int sig = cvfio_caught_signal;

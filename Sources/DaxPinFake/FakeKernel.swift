@@ -66,6 +66,7 @@ public final class FakeKernel: Kernel {
     call { $0.unlink(name, in: directory.rawValue, directory: isDirectory) }
   }
   public func entries(_ directory: FileDescriptor) -> Result<[String], Errno> { call { $0.entries(directory.rawValue) } }
+  public func lock(_ directory: FileDescriptor) -> Result<Void, Errno> { call { $0.lock(directory.rawValue) } }
   public func memfdCreate(name: String) -> Result<FileDescriptor, Errno> { call { $0.memfd(name) } }
   public func truncate(_ fd: FileDescriptor, length: Int) -> Result<Void, Errno> { call { $0.truncate(fd.rawValue, length) } }
   public func allocate(_ fd: FileDescriptor, length: Int) -> Result<Void, Errno> { call { $0.allocate(fd.rawValue, length) } }

@@ -105,6 +105,8 @@ struct FakeState {
   var mounts: [Mount] = []
   var nodes: [String: Node] = [:]
   var fds: [Int32: OpenObject] = [:]
+  /// flock(2) locks: the directory's path and the descriptor that holds its lock.
+  var locks: [String: Int32] = [:]
   var nextFD: Int32 = 3
   var mappings: [UInt: FakeMapping] = [:]
   var nextAddress: UInt = 0x7f00_0000_0000
@@ -242,6 +244,7 @@ struct FakeState {
 
   mutating func close(_ fd: Int32) {
     guard let o = fds.removeValue(forKey: fd) else { preconditionFailure("close(\(fd)): EBADF in the fake: daxpin closed an fd it did not own") }
+    locks = locks.filter { $0.value != fd }
     switch o {
     case .container(let c): for d in c.dma { lockedKB -= d.kb }
     case .groupDevice(let c): _ = withContainer(c) { $0.openDevices -= 1; return .success(()) }
@@ -280,6 +283,14 @@ struct FakeState {
     let prefix = base == "/" ? "/" : base + "/"
     return .success(nodes.keys.filter { $0.hasPrefix(prefix) && !$0.dropFirst(prefix.count).contains("/") && $0 != base }
       .map { String($0.dropFirst(prefix.count)) }.sorted())
+  }
+
+  /// flock(2) `LOCK_EX | LOCK_NB`: one holder per directory, until it closes the descriptor.
+  mutating func lock(_ fd: Int32) -> Result<Void, Errno> {
+    guard case .directory(let path) = fds[fd] else { return .failure(fds[fd] == nil ? .badFileDescriptor : .invalidArgument) }
+    if let holder = locks[path], holder != fd { return .failure(.wouldBlock) }
+    locks[path] = fd
+    return .success(())
   }
 
   mutating func memfd(_ name: String) -> Result<FileDescriptor, Errno> { newFD(.memfd(size: 0)) }

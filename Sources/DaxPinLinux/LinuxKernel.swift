@@ -61,6 +61,10 @@ public struct LinuxKernel: Kernel {
     }
   }
 
+  public func lock(_ directory: FileDescriptor) -> Result<Void, Errno> {
+    nothingOrErrno { flock(directory.rawValue, LOCK_EX | LOCK_NB) }
+  }
+
   public func memfdCreate(name: String) -> Result<FileDescriptor, Errno> {
     valueOrErrno { cvfio_memfd_create(name, CVFIO_MFD_CLOEXEC) }.map { FileDescriptor(rawValue: $0) }
   }
@@ -97,7 +101,9 @@ public struct LinuxKernel: Kernel {
   }
 
   public func characterDevice(_ path: String) -> Result<CharacterDevice, Errno> {
-    system_statx(path, followLinks: true).flatMap { st in
+    // statx of "" is the working directory (AT_EMPTY_PATH), not a device.
+    guard !path.isEmpty else { return .failure(.noSuchFileOrDirectory) }
+    return system_statx(path, followLinks: true).flatMap { st in
       guard st.isCharacterDevice else { return .failure(.operationNotSupportedByDevice) }
       let number = DeviceNumber(major: st.raw.rdev_major, minor: st.raw.rdev_minor)
       let sys = "/sys/dev/char/\(number)"

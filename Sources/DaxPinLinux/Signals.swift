@@ -16,6 +16,8 @@ import Glibc
 ///   with a temporary file left behind.
 /// - A terminating signal that is already ignored when daxpin starts catching (nohup, a background
 ///   job of a non-interactive shell) stays ignored: whoever started daxpin asked for that.
+/// - Until then, SIGQUIT has its default action (`restoreDefaults`): the Swift runtime's backtracer
+///   takes it at startup, prints a "Program crashed" backtrace and lets the program go on.
 /// - SIGKILL and SIGSTOP cannot be caught; SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT and SIGTRAP are
 ///   faults of daxpin itself and keep their default action.
 public enum Signals {
@@ -25,6 +27,17 @@ public enum Signals {
 
   /// Signals set to SIG_IGN so that the call that would have raised them returns an errno instead.
   public static let ignored: [Int32] = [SIGPIPE, SIGXFSZ]
+
+  /// Signals the Swift runtime takes at startup for its crash reports although they are no fault of
+  /// daxpin's: a user's SIGQUIT (Ctrl-\) would print a backtrace and the run would go on, to exit 0.
+  public static let takenByRuntime: [Int32] = [SIGQUIT]
+
+  /// Gives `takenByRuntime` back their default action (one that is ignored stays ignored), so a
+  /// signal that arrives before `catchInterrupts()` ends daxpin by that signal. Call first thing in
+  /// main.
+  public static func restoreDefaults() {
+    for sig in takenByRuntime { _ = cvfio_default_signal(sig) }
+  }
 
   /// Installs the flag-setting handlers for `terminating` and ignores `ignored`. Idempotent: the
   /// probe calls it before it creates anything, the writers before their first write.

@@ -28,11 +28,11 @@ struct ProbeCommand: ParsableCommand {
   @Option(help: ArgumentHelp("linux (real syscalls, needs root) or fake (a simulated kernel; any user).", valueName: "BACKEND"))
   var backend: Backend = .linux
 
-  @Option(help: ArgumentHelp("With --backend fake: linux-4.14, linux-5.10, linux-6.1, linux-6.12, linux-latest or linux-7.3-iommufd.", valueName: "PROFILE"))
-  var profile: KernelProfile = .linux6_1
+  @Option(help: ArgumentHelp("With --backend fake: linux-4.14, linux-5.10, linux-6.1 (default), linux-6.12, linux-latest or linux-7.3-iommufd.", valueName: "PROFILE"))
+  var profile: KernelProfile?
 
-  @Option(help: ArgumentHelp("With --backend fake: fsdax+devdax+vfio, devdax-only, no-pmem or no-vfio.", valueName: "NAME"))
-  var topology: FakeTopology = .full
+  @Option(help: ArgumentHelp("With --backend fake: fsdax+devdax+vfio (default), devdax-only, no-pmem or no-vfio.", valueName: "NAME"))
+  var topology: FakeTopology?
 
   @OptionGroup var output: OutputOptions
 
@@ -63,8 +63,21 @@ struct ProbeCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Send SIGINT to daxpin itself after N probes (tests the cleanup path).", visibility: .hidden))
   var interruptAfter: Int?
 
+  /// `--profile` and `--topology` describe the simulated kernel: without `--backend fake` they are
+  /// a usage error, never ignored (a run meant as a simulation would probe the real kernel). A
+  /// VFIO group is a number 0 or more (`/dev/vfio/N`).
+  func validate() throws {
+    if backend != .fake && (profile != nil || topology != nil) {
+      throw ValidationError("--profile and --topology describe the simulated kernel: add --backend fake")
+    }
+    if let group = vfioGroup, group < 0 {
+      throw ValidationError("--vfio-group takes a group number, 0 or more (/dev/vfio/N)")
+    }
+  }
+
   func run() throws {
-    let host: any Host = backend == .fake ? FakeHost(FakeKernel(profile: profile, topology: topology)) : LinuxHost()
+    let host: any Host =
+      backend == .fake ? FakeHost(FakeKernel(profile: profile ?? .linux6_1, topology: topology ?? .full)) : LinuxHost()
     let request = ProbeRequest(
       interfaces: interfaces, kinds: kinds, accesses: accesses, pagecacheDirectory: pagecacheDir, fsdaxDirectories: fsdaxDir,
       devdax: devdax, vfioGroup: vfioGroup, interruptAfter: interruptAfter, toolVersion: DaxpinVersion.string)

@@ -59,13 +59,13 @@ struct ReportFiles {
     for path in files {
       // The same argument twice is one input; `-` or a pipe could not be read a second time.
       guard given.insert(path).inserted else {
-        note("\(path.withVisibleControls) repeats \(path.withVisibleControls); counted once")
+        note("\(RawPath.display(path).withVisibleControls) repeats \(RawPath.display(path).withVisibleControls); counted once")
         continue
       }
       let report = try load(path)
       do {
         switch try merge.add(Matrix.Entry(report, details: details), from: path) {
-        case .repeats(let first): note("\(path.withVisibleControls) repeats \(first.withVisibleControls); counted once")
+        case .repeats(let first): note("\(RawPath.display(path).withVisibleControls) repeats \(RawPath.display(first).withVisibleControls); counted once")
         case .added: if keepReports { reports.append(report) }
         case .empty: break
         }
@@ -78,7 +78,7 @@ struct ReportFiles {
 
   /// Reads and decodes one FILE (`-`: standard input), or fails with one line that says why.
   func load(_ path: String) throws -> Report {
-    let shown = path.withVisibleControls
+    let shown = RawPath.display(path).withVisibleControls
     let bytes: [UInt8]
     switch BoundedRead.read(path, limit: Self.byteLimit) {
     case .success(let b): bytes = b

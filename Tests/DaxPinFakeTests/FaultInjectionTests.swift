@@ -26,7 +26,7 @@ struct FaultInjectionTests {
     let injectable = Set(all.filter { !$0.errnos.isEmpty })
     #expect(all.filter { !$0.releasesOrObserves }.isSubset(of: injectable), "every acquiring call the run makes can be failed")
     let expected: Set<KernelCall> = [
-      .open, .openDirectory, .makeDirectory, .entries, .memfdCreate, .truncate, .allocate, .statusOfFD, .filesystem,
+      .open, .openDirectory, .makeDirectory, .entries, .lock, .memfdCreate, .truncate, .allocate, .statusOfFD, .filesystem,
       .setDAXFlag, .characterDevice, .map, .protect, .fault, .vma, .vfioAPIVersion, .vfioCheckExtension, .vfioGroupStatus,
       .vfioGroupSetContainer, .vfioSetIOMMU, .vfioIOMMUInfo, .vfioMapDMA, .ioUringSetup, .ioUringRegisterBuffers,
       .vfioGroupGetDeviceFD, .iommufdAllocIOAS, .vfioDeviceBindIOMMUFD, .vfioDeviceAttachIOMMUFDPT, .iommufdIOVARanges,

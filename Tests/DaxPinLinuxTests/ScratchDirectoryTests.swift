@@ -1,3 +1,4 @@
+import Synchronization
 import DaxPinCore
 import Foundation
 import SystemPackage
@@ -71,5 +72,30 @@ struct ScratchDirectoryTests {
     #expect(r[0].verdict == .pass, "\(r[0].reason ?? "")")
     #expect(r[0].memory.path?.hasPrefix(arena.parent + "/.daxpin-") == true)
     #expect(try FileManager.default.contentsOfDirectory(atPath: arena.parent) == [])
+  }
+}
+
+extension ScratchDirectoryTests {
+  /// While a run uses its private directory, no one else can take its lock (the leftover sweep of
+  /// a run in another pid namespace relies on it). Checked the moment the first file is made in
+  /// it, deterministically, instead of racing a child process.
+  @Test(.enabled(if: getuid() == 0, "root creates the files"))
+  func aRunHoldsTheLockOnItsPrivateDirectory() throws {
+    let arena = try Arena()
+    let answer = Mutex<Int32?>(nil)
+    let kernel = RecordingKernel(LinuxKernel())
+    kernel.after(.open) { [arena] in
+      guard answer.withLock({ $0 == nil }), let name = arena.fresh else { return }
+      let fd = open(arena.parent + "/" + name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+      guard fd >= 0 else { return }
+      defer { close(fd) }
+      let r = flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : errno
+      answer.withLock { $0 = r }
+    }
+    _ = try ProbeEngine(
+      kernel: kernel, targets: ProbeTargets(pagecacheDirectory: arena.parent, tmpfsDirectory: nil), features: thisKernel,
+      interfaces: [.ioUring], kinds: [.pagecacheShared], accesses: [.rw]
+    ).run()
+    #expect(answer.withLock { $0 } == EWOULDBLOCK)
   }
 }

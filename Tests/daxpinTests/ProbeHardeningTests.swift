@@ -13,6 +13,17 @@ extension ProbeCommandTests {
     #expect(r.stderr == "daxpin: --devdax /dev/zero is character device 1:5 of the mem subsystem, not device-DAX: name a /dev/daxX.Y (ndctl create-namespace -m devdax)\n")
   }
 
+  /// An empty --devdax is no path at all. statx(2) of "" used to look at the working directory
+  /// (AT_EMPTY_PATH), and the line said `--devdax  is not a character device, not a device-DAX
+  /// character device`.
+  @Test(.enabled(if: isRoot, "probe needs root"))
+  func emptyDevdaxIsENOENT() throws {
+    let r = try Run.daxpin(["probe", "--devdax", "", "--interface", "io_uring", "--kind", "devdax"])
+    #expect(r.status == 2)
+    #expect(r.stdout.isEmpty)
+    #expect(r.stderr == "daxpin: --devdax : ENOENT\n")
+  }
+
   @Test(.enabled(if: isRoot, "probe needs root"))
   func pseudoFilesystemsAreNoPageCacheAndNothingIsCreatedThere() throws {
     // A cgroup mount (v2 or v1, whichever this machine has): a directory made there is a cgroup.
@@ -171,5 +182,23 @@ extension ProbeCommandTests {
     #expect(report.probes.map(\.reason) == ["ftruncate failed: EFBIG", "ftruncate failed: EFBIG"])
     #expect(report.probes.allSatisfy { $0.hint == "RLIMIT_FSIZE is below the 2 MiB buffer: ulimit -f unlimited" })
     #expect(cliLeftovers().isEmpty)
+  }
+}
+
+extension ProbeCommandTests {
+  /// `link/` resolves a final symlink in every syscall: the trailing slash is dropped before
+  /// the checks, so a symlink named with one is refused like one named without.
+  @Test(.enabled(if: isRoot, "probe needs root"))
+  func aSymlinkNamedWithATrailingSlashIsStillASymlink() throws {
+    let dir = NSTemporaryDirectory() + "daxpin-slash-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.createSymbolicLink(atPath: dir + "/link", withDestinationPath: "/var/tmp")
+    let r = try Run.daxpin(["probe", "--pagecache-dir", dir + "/link/", "--interface", "io_uring"])
+    #expect(r.status == 2)
+    #expect(r.stderr == "daxpin: --pagecache-dir \(dir)/link is a symbolic link: name the directory it points to\n")
+    let ok = try Run.daxpin(["probe", "--pagecache-dir", "/var/tmp/", "--interface", "io_uring", "--kind", "pagecache-shared", "--json"])
+    let report = try ReportJSON.decode(Report.self, from: ok.stdout)
+    #expect(report.probes.first?.memory.path?.hasPrefix("/var/tmp/.daxpin-") == true)
   }
 }

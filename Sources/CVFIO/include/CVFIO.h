@@ -122,6 +122,11 @@ int cvfio_memlock_limit(uint64_t *soft, uint64_t *hard);
 int cvfio_catch_signal(int sig);
 /* Sets sig to SIG_IGN (SIGPIPE: EPIPE instead of death; SIGXFSZ: EFBIG instead of death). */
 int cvfio_ignore_signal(int sig);
+/*
+ * Sets sig back to SIG_DFL unless it is ignored (the ignore stays). Returns 1 when reset, 0 when
+ * left ignored, -1 with errno on failure.
+ */
+int cvfio_default_signal(int sig);
 /* The first signal caught since the first cvfio_catch_signal, or 0. */
 int cvfio_interrupt_signal(void);
 /*

@@ -23,6 +23,11 @@ public protocol Kernel: Sendable {
   func unlink(_ name: String, in directory: FileDescriptor, directory isDirectory: Bool) -> Result<Void, Errno>
   /// `getdents64(2)`: the names in a directory, without `.` and `..`.
   func entries(_ directory: FileDescriptor) -> Result<[String], Errno>
+  /// `flock(2)` with `LOCK_EX | LOCK_NB` on an open directory: held until the descriptor is closed,
+  /// and dropped by the kernel when the process dies (SIGKILL included); EWOULDBLOCK while another
+  /// open of it holds the lock. A run holds it on its private directory, so no sweep in another pid
+  /// namespace, where its pid means nothing, takes it for a dead run's.
+  func lock(_ directory: FileDescriptor) -> Result<Void, Errno>
   /// `memfd_create(2)` with `MFD_CLOEXEC`.
   func memfdCreate(name: String) -> Result<FileDescriptor, Errno>
   /// `ftruncate(2)`.

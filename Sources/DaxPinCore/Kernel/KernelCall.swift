@@ -1,7 +1,7 @@
 /// Every requirement of the `Kernel` seam, by name: what fault injection fails, what a recorded
 /// trace lists. Shared by `RecordingKernel`, the fake's tests and the real kernel's tests.
 public enum KernelCall: String, CaseIterable, Sendable, Hashable {
-  case open, openDirectory, close, makeDirectory, unlink, entries, memfdCreate, truncate, allocate
+  case open, openDirectory, close, makeDirectory, unlink, entries, lock, memfdCreate, truncate, allocate
   case status, statusOfFD, filesystem, setDAXFlag, characterDevice
   case map, unmap, protect, fault, vma, pinAccounting
   case vfioAPIVersion, vfioCheckExtension, vfioGroupStatus, vfioGroupSetContainer, vfioGroupUnsetContainer
@@ -30,6 +30,7 @@ public enum KernelCall: String, CaseIterable, Sendable, Hashable {
     case .openDirectory: [.noSuchFileOrDirectory, .notDirectory, .tooManySymbolicLinkLevels, .tooManyOpenFiles]
     case .makeDirectory: [.permissionDenied, .noSpace, .readOnlyFileSystem, .fileExists]
     case .entries: [.noMemory, .ioError]
+    case .lock: [.noLocks, .wouldBlock]
     case .memfdCreate: [.tooManyOpenFiles, .noMemory]
     case .truncate, .allocate: [.ioError, .noSpace, .fileTooLarge]
     case .status, .statusOfFD, .filesystem: [.noSuchFileOrDirectory, .permissionDenied, .ioError]

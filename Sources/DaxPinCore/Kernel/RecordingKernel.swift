@@ -104,6 +104,7 @@ public final class RecordingKernel: Kernel {
     return r
   }
   public func entries(_ directory: FileDescriptor) -> Result<[String], Errno> { call(.entries) { base.entries(directory) } }
+  public func lock(_ directory: FileDescriptor) -> Result<Void, Errno> { call(.lock) { base.lock(directory) } }
   public func memfdCreate(name: String) -> Result<FileDescriptor, Errno> { opening(.memfdCreate) { base.memfdCreate(name: name) } }
   public func truncate(_ fd: FileDescriptor, length: Int) -> Result<Void, Errno> { call(.truncate) { base.truncate(fd, length: length) } }
   public func allocate(_ fd: FileDescriptor, length: Int) -> Result<Void, Errno> { call(.allocate) { base.allocate(fd, length: length) } }

@@ -49,7 +49,8 @@ public enum RawPath {
     return try b.withUnsafeBufferPointer { try body($0.baseAddress!) }
   }
 
-  /// `path` for people: escaped bytes as `\xNN`.
+  /// `path` for people, on one line: escaped bytes as `\xNN`, control characters (a newline, an
+  /// escape) as visible symbols (`withVisibleControls`: `␊`, `␛`).
   public static func display(_ path: String) -> String {
     var out = ""
     for s in path.unicodeScalars {
@@ -59,6 +60,6 @@ public enum RawPath {
         out.unicodeScalars.append(s)
       }
     }
-    return out
+    return out.withVisibleControls
   }
 }

@@ -110,9 +110,9 @@ struct MemoryPreparer {
       }
       let fs = try filesystem(dir)
       guard fs.magic == .tmpfs else {
-        throw Unavailable(outcome: .unsupported, reason: "\(dir) is \(fs.magic), not tmpfs", hint: "mount tmpfs on /dev/shm")
+        throw Unavailable(outcome: .unsupported, reason: "\(RawPath.display(dir)) is \(fs.magic), not tmpfs", hint: "mount tmpfs on /dev/shm")
       }
-      return try fileBacked(kind, in: dir, dax: false, size: size, shared: true, cellCleanup: cellCleanup, confirmedBy: "statfs TMPFS_MAGIC on \(dir)").prepared
+      return try fileBacked(kind, in: dir, dax: false, size: size, shared: true, cellCleanup: cellCleanup, confirmedBy: "statfs TMPFS_MAGIC on \(RawPath.display(dir))").prepared
 
     case .pagecacheShared, .pagecachePrivate:
       guard let dir = targets.pagecacheDirectory else {
@@ -121,13 +121,13 @@ struct MemoryPreparer {
       let fs = try filesystem(dir)
       guard fs.isDiskBacked else {
         throw Unavailable(
-          outcome: .unsupported, reason: "\(dir) is on \(fs.magic), not a disk-backed filesystem: no page-cache control there",
+          outcome: .unsupported, reason: "\(RawPath.display(dir)) is on \(fs.magic), not a disk-backed filesystem: no page-cache control there",
           hint: "--pagecache-dir PATH on ext4, xfs or btrfs on a block device, mounted without dax")
       }
       let memory = try fileBacked(kind, in: dir, dax: false, size: size, shared: kind == .pagecacheShared, cellCleanup: cellCleanup, confirmedBy: "statfs \(fs.magic)\(fs.blockBacked ? " on a block device" : ""), statx without DAX")
       if memory.dax == true {
         throw Unavailable(
-          outcome: .unsupported, reason: "\(dir) is a DAX mount: no page cache there",
+          outcome: .unsupported, reason: "\(RawPath.display(dir)) is a DAX mount: no page cache there",
           hint: "--pagecache-dir PATH on a filesystem mounted without dax")
       }
       return memory.prepared
@@ -144,16 +144,16 @@ struct MemoryPreparer {
       case (true, _): return memory.prepared
       case (nil, _):
         throw Unavailable(
-          outcome: .unsupported, reason: "statx does not report STATX_ATTR_DAX on this kernel (before 5.8): DAX cannot be confirmed in \(dir)")
+          outcome: .unsupported, reason: "statx does not report STATX_ATTR_DAX on this kernel (before 5.8): DAX cannot be confirmed in \(RawPath.display(dir))")
       case (false, .failure(let e)?):
         throw Unavailable(
           outcome: .unsupported,
-          reason: "a file in \(dir) is not DAX, and FS_IOC_FSSETXATTR could not set FS_XFLAG_DAX on daxpin's directory (\(e.name))",
+          reason: "a file in \(RawPath.display(dir)) is not DAX, and FS_IOC_FSSETXATTR could not set FS_XFLAG_DAX on daxpin's directory (\(e.name))",
           hint: "mount \(fs) with -o dax=always, or -o dax=inode on a filesystem that supports the per-file flag")
       case (false, _):
         throw Unavailable(
           outcome: .unsupported,
-          reason: "a file in \(dir) is not DAX although FS_XFLAG_DAX is set on daxpin's directory: the filesystem is not mounted with dax=always or dax=inode, or its block device does not support DAX",
+          reason: "a file in \(RawPath.display(dir)) is not DAX although FS_XFLAG_DAX is set on daxpin's directory: the filesystem is not mounted with dax=always or dax=inode, or its block device does not support DAX",
           hint: "mount \(fs) on a pmem namespace (fsdax mode) with -o dax, or run `daxpin lab`")
       }
 
@@ -189,8 +189,8 @@ struct MemoryPreparer {
     switch kernel.filesystem(dir) {
     case .success(let m): return m
     case .failure(let e) where e == .noSuchFileOrDirectory:
-      throw Unavailable(outcome: .unsupported, reason: "\(dir) does not exist", errno: e)
-    case .failure(let e): throw Unavailable(outcome: .setupFailed, reason: "statfs \(dir): \(e.name)", errno: e)
+      throw Unavailable(outcome: .unsupported, reason: "\(RawPath.display(dir)) does not exist", errno: e)
+    case .failure(let e): throw Unavailable(outcome: .setupFailed, reason: "statfs \(RawPath.display(dir)): \(e.name)", errno: e)
     }
   }
 

@@ -23,15 +23,16 @@ final class ScratchDirectory {
   /// `.daxpin-<pid>-<start time>-<random>`.
   static func name(for me: ProcessIdentity, suffix: String) -> String { "\(prefix)\(me.pid)-\(me.startTime)-\(suffix)" }
 
-  /// The owner recorded in a name, nil for a name not of that form.
+  /// The owner recorded in a name, nil for a name not of that form (an empty field included:
+  /// `.daxpin--5-1-x` records no run).
   static func owner(of name: String) -> (pid: Int32, startTime: UInt64)? {
     guard name.hasPrefix(prefix) else { return nil }
-    let parts = name.dropFirst(prefix.count).split(separator: "-")
+    let parts = name.dropFirst(prefix.count).split(separator: "-", omittingEmptySubsequences: false)
     guard parts.count == 3, let pid = Int32(parts[0]), pid > 0, let start = UInt64(parts[1]) else { return nil }
     return (pid, start)
   }
 
-  /// For reports and messages (bytes that are not UTF-8 shown as `\xNN`).
+  /// For reports and messages (`RawPath.display`: `\xNN`, control characters made visible).
   var path: String { "\(RawPath.display(parent))/\(name)" }
 
   private init(kernel: any Kernel, parent: String, name: String, fd: FileDescriptor, daxFlag: Result<Void, Errno>?) {
@@ -84,7 +85,7 @@ final class ScratchDirectory {
       kernel.close(fd)
       throw Unavailable(
         outcome: .setupFailed,
-        reason: "\(parent)/\(name) is not the directory daxpin made (owner uid \(st.owner), mode \(String(st.permissions, radix: 8))): refusing to create files in it")
+        reason: "\(RawPath.display(parent))/\(name) is not the directory daxpin made (owner uid \(st.owner), mode \(String(st.permissions, radix: 8))): refusing to create files in it")
     case .failure(let e):
       kernel.close(fd)
       removeOurs()
@@ -92,6 +93,10 @@ final class ScratchDirectory {
     }
     cleanup.add("rmdir \(parent)/\(name)") { removeOurs() }
     cleanup.add("close \(parent)/\(name)") { kernel.close(fd) }
+    // Held until that close: a sweep in another pid namespace, where the pid in the name means
+    // nothing, leaves a locked directory alone. Best effort: without it (ENOLCK) the name still
+    // protects the directory from sweeps in this pid namespace.
+    _ = kernel.lock(fd)
 
     let daxFlag = dax ? kernel.setDAXFlag(fd) : nil
     return ScratchDirectory(kernel: kernel, parent: parent, name: name, fd: fd, daxFlag: daxFlag)

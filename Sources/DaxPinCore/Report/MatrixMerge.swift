@@ -33,9 +33,9 @@ extension Matrix {
         switch self {
         case .mixed(let path, let simulated, let other):
           let (a, b) = simulated ? ("simulated (fake backend)", "real") : ("real", "simulated (fake backend)")
-          return "\(path.withVisibleControls) is \(a) but \(other.withVisibleControls) is \(b): cannot merge them, merge each kind separately"
+          return "\(RawPath.display(path)) is \(a) but \(RawPath.display(other)) is \(b): cannot merge them, merge each kind separately"
         case .disagrees(let path, let other, let label, let probe):
-          return "\(path.withVisibleControls) and \(other.withVisibleControls) both report \(label) but differ at \(probe): merge only one of them"
+          return "\(RawPath.display(path)) and \(RawPath.display(other)) both report \(label) but differ at \(probe): merge only one of them"
         }
       }
     }

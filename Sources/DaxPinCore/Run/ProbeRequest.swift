@@ -28,13 +28,22 @@ public struct ProbeRequest: Sendable, Equatable {
     self.interfaces = Self.once(interfaces)
     self.kinds = Self.once(kinds)
     self.accesses = Self.once(accesses)
-    self.pagecacheDirectory = pagecacheDirectory
-    self.fsdaxDirectories = fsdaxDirectories
-    self.devdax = devdax
+    // `dir/` would make every check follow a final symlink (`link/` resolves it): the names are
+    // checked, and used, without trailing slashes.
+    self.pagecacheDirectory = pagecacheDirectory.map(Self.withoutTrailingSlashes)
+    self.fsdaxDirectories = fsdaxDirectories.map(Self.withoutTrailingSlashes)
+    self.devdax = devdax.map(Self.withoutTrailingSlashes)
     self.tmpfsDirectory = tmpfsDirectory
     self.vfioGroup = vfioGroup
     self.interruptAfter = interruptAfter
     self.toolVersion = toolVersion
+  }
+
+  /// `path` without trailing slashes (`/` stays `/`).
+  static func withoutTrailingSlashes(_ path: String) -> String {
+    var p = Substring(path)
+    while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+    return String(p)
   }
 
   /// Each value once, in `allCases` order; all of them when none was named.

@@ -1,15 +1,17 @@
 import CVFIO
+import DaxPinCore
 import Glibc
 import SystemPackage
 
 // The syscalls the output writers use. Names are looked up relative to a directory descriptor
 // daxpin opened (openat, fstatat, readlinkat, renameat, unlinkat), so a directory that is
 // renamed or replaced by another user between two calls cannot redirect the second one.
+// Names are `RawPath` strings: each reaches the kernel as the bytes the user gave.
 // `onInterrupt` is valueOrErrno's: the writers pass `Signals.endProcessIfCaught`.
 
 /// openat(2). An open of a FIFO blocks until a reader comes; a signal then ends that wait (EINTR).
 func system_openat(_ dir: CInt, _ name: String, _ flags: CInt, _ mode: mode_t = 0, onInterrupt: () -> Void = {}) -> Result<CInt, Errno> {
-  valueOrErrno({ Glibc.openat(dir, name, flags, mode) }, onInterrupt: onInterrupt)
+  RawPath.withCString(name) { n in valueOrErrno({ Glibc.openat(dir, n, flags, mode) }, onInterrupt: onInterrupt) }
 }
 
 /// What fstat(2) / fstatat(2) say about one inode.
@@ -42,7 +44,7 @@ struct FileStat: Equatable {
 /// fstatat(2) of `name` in `dir`; `followLinks: false` is AT_SYMLINK_NOFOLLOW (lstat).
 func system_fstatat(_ dir: CInt, _ name: String, followLinks: Bool) -> Result<FileStat, Errno> {
   var st = stat()
-  return nothingOrErrno { Glibc.fstatat(dir, name, &st, followLinks ? 0 : AT_SYMLINK_NOFOLLOW) }.map { FileStat(st) }
+  return RawPath.withCString(name) { n in nothingOrErrno { Glibc.fstatat(dir, n, &st, followLinks ? 0 : AT_SYMLINK_NOFOLLOW) } }.map { FileStat(st) }
 }
 
 /// fstat(2); works on O_PATH descriptors too.
@@ -52,7 +54,7 @@ func system_fstat(_ fd: CInt) -> Result<FileStat, Errno> {
 }
 
 /// readlinkat(2) of the symbolic link `fd` itself (an O_PATH|O_NOFOLLOW descriptor, empty name):
-/// the text read is the text of the link whose owner was checked.
+/// the text read is the text of the link whose owner was checked, its bytes kept (`RawPath`).
 func system_readlink(_ fd: CInt) -> Result<String, Errno> {
   var size = 256
   while true {
@@ -60,7 +62,7 @@ func system_readlink(_ fd: CInt) -> Result<String, Errno> {
     switch valueOrErrno({ Glibc.readlinkat(fd, "", &buf, size) }) {
     case .failure(let e): return .failure(e)
     case .success(let n) where n < size:
-      return .success(String(decoding: buf[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))
+      return .success(RawPath.string(fromBytes: buf[..<n].map { UInt8(bitPattern: $0) }))
     case .success:
       guard size < 1 << 16 else { return .failure(.fileNameTooLong) }
       size *= 4
@@ -70,12 +72,12 @@ func system_readlink(_ fd: CInt) -> Result<String, Errno> {
 
 /// renameat(2) within one directory: atomically replaces `to` with `from`.
 func system_renameat(_ dir: CInt, _ from: String, _ to: String) -> Result<Void, Errno> {
-  nothingOrErrno { Glibc.renameat(dir, from, dir, to) }
+  RawPath.withCString(from) { f in RawPath.withCString(to) { t in nothingOrErrno { Glibc.renameat(dir, f, dir, t) } } }
 }
 
 /// unlinkat(2) of a file (not a directory).
 func system_unlinkat(_ dir: CInt, _ name: String) -> Result<Void, Errno> {
-  nothingOrErrno { Glibc.unlinkat(dir, name, 0) }
+  RawPath.withCString(name) { n in nothingOrErrno { Glibc.unlinkat(dir, n, 0) } }
 }
 
 /// fchown(2).

@@ -3,7 +3,8 @@ import Glibc
 import SystemPackage
 
 /// Why a document could not be written to a path; `description` is one line,
-/// `PATH: ERRNO_NAME` or `PATH: why`, for `daxpin: --output <description>`.
+/// `PATH: ERRNO_NAME` or `PATH: why`, for `daxpin: --output <description>` (bytes of PATH that are
+/// not UTF-8 shown as `\xNN`).
 public struct OutputFileError: Error, Equatable, CustomStringConvertible {
   public enum Reason: Equatable, Sendable {
     /// A syscall failed; `detail` says which step when the errno alone would puzzle.
@@ -38,12 +39,12 @@ public struct OutputFileError: Error, Equatable, CustomStringConvertible {
     case .system(let e, let detail?): return "\(e.name): \(detail)"
     case .foreignSymbolicLink(let link, let owner, let caller):
       let who = caller == 0 ? "as root" : "as uid \(caller)"
-      let subject = link.map { "\($0) is a symbolic link" } ?? "a symbolic link"
+      let subject = link.map { "\(RawPath.display($0)) is a symbolic link" } ?? "a symbolic link"
       return "\(subject) owned by uid \(owner), not by root or by you; refusing to follow it \(who)"
     case .blockDevice:
       return "a block device; refusing to write a document over it"
     }
   }
 
-  public var description: String { "\(path): \(message)" }
+  public var description: String { "\(RawPath.display(path)): \(message)" }
 }
