@@ -37,7 +37,7 @@ let package = Package(
       name: "DaxPinFake",
       dependencies: ["DaxPinCore", .product(name: "SystemPackage", package: "swift-system")]),
     // Host side of the kernel lab: fetch kernels, build the initramfs, run QEMU, collect reports.
-    .target(name: "DaxPinLab", dependencies: ["DaxPinCore", "DaxPinLinux", "DaxPinFake", .product(name: "SystemPackage", package: "swift-system")]),
+    .target(name: "DaxPinLab", dependencies: ["DaxPinCore", "DaxPinLinux", "DaxPinFake", "CZlib", .product(name: "SystemPackage", package: "swift-system")]),
     .executableTarget(
       name: "daxpin",
       dependencies: [

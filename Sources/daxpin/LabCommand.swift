@@ -42,6 +42,13 @@ struct LabCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Seconds before a boot counts as hung.", valueName: "SECONDS"))
   var timeout: Double = 300
 
+  @Option(help: ArgumentHelp(
+    "Guests booted at once (default: the number of cores; each TCG guest uses one).", valueName: "N"))
+  var jobs: Int = LabOptions.cores
+
+  @Flag(help: "Print where each run's seconds went (QEMU, firmware, kernel, modules, namespaces, mkfs, probe, contract, shutdown) and put it in the reports.")
+  var timings = false
+
   @Flag(help: "Fetch kernels again even when cached.")
   var refresh = false
 
@@ -51,6 +58,7 @@ struct LabCommand: ParsableCommand {
   func run() throws {
     let specs: [LabKernelSpec]
     do { specs = try kernels.map { s throws(LabError) in try LabKernelSpec(parsing: s) } } catch { throw ValidationError("\(error)") }
+    guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
     let modes = pmem.modes
     let accelChoice = accel.accel
     guard getuid() == 0 else { throw Exit.toolFailure("lab needs root: it runs apt-get download and depmod into its cache (run: sudo daxpin lab)") }
@@ -61,9 +69,18 @@ struct LabCommand: ParsableCommand {
     let options = LabOptions(
       kernels: specs, pmem: modes, accel: accelChoice, outputDirectory: outputDirectory,
       cacheDirectory: cache ?? (getenv("XDG_CACHE_HOME").map { String(cString: $0) + "/daxpin" } ?? home + "/.cache/daxpin"),
-      timeoutSeconds: timeout, refresh: refresh, daxpinBinary: Self.selfPath(), initScript: initScript)
+      timeoutSeconds: timeout, refresh: refresh, daxpinBinary: Self.selfPath(), initScript: initScript, jobs: jobs,
+      timings: timings)
+    var labOptions = options
+    let tty = isatty(2) == 1
+    labOptions.interactive = tty
     let start = MonotonicClock.seconds()
-    let runs = Lab(options: options) { Stderr.line("lab: \($0)") }.run()
+    // On a terminal a status line (a kernel build's progress) is redrawn in place; every other
+    // line first clears it.
+    let lab = Lab(
+      options: labOptions, progress: { Stderr.line((tty ? "\r\u{1B}[K" : "") + "lab: \($0)") },
+      status: { Stderr.status("lab: \($0)") })
+    let runs = lab.run()
 
     for run in runs {
       guard let report = run.report else { continue }
@@ -75,6 +92,7 @@ struct LabCommand: ParsableCommand {
       }
     }
     print(LabSummary.table(runs), terminator: "")
+    if timings { print(LabSummary.timings(runs), terminator: "") }
     let reports = runs.compactMap(\.report)
     if !reports.isEmpty {
       let matrix = try Matrix(reports: reports)

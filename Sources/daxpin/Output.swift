@@ -41,4 +41,13 @@ enum Stderr {
     let bytes = Array((s + "\n").utf8)
     _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
   }
+
+  /// A status line on a terminal: replaces the line the cursor is on, cut to the terminal's
+  /// width so it never wraps, no newline.
+  static func status(_ s: String) {
+    var size = winsize()
+    let width = ioctl(2, UInt(TIOCGWINSZ), &size) == 0 && size.ws_col > 10 ? Int(size.ws_col) - 1 : 99
+    let bytes = Array(("\r\u{1B}[K" + String(s.prefix(width))).utf8)
+    _ = bytes.withUnsafeBytes { Glibc.write(2, $0.baseAddress, $0.count) }
+  }
 }
