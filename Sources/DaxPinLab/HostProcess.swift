@@ -51,7 +51,14 @@ public enum HostProcess {
     var cargs = argv.map { strdup($0) } + [nil]
     defer { cargs.forEach { free($0) } }
     var pid: pid_t = 0
-    let rc = posix_spawnp(&pid, argv[0], &actions, &attr, &cargs, environ)
+    var rc = posix_spawnp(&pid, argv[0], &actions, &attr, &cargs, environ)
+    // ETXTBSY: the program was just written and a descriptor to it, open for writing, is still
+    // held somewhere — typically inherited by a child another thread forked meanwhile, which
+    // drops it at its exec. Wait for that, briefly.
+    for _ in 0..<20 where rc == ETXTBSY {
+      usleep(50_000)
+      rc = posix_spawnp(&pid, argv[0], &actions, &attr, &cargs, environ)
+    }
     guard rc == 0 else { throw SpawnError(program: argv[0], errno: Errno(rawValue: rc)) }
     return pid
   }

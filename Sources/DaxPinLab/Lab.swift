@@ -356,8 +356,8 @@ public struct Lab: Sendable {
     follow(flush: true)
     let parsed = LabConsole.parse(HostProcess.readFile(console) ?? "")
     run.bootSeconds = bootAt.map { $0 - start }
-    if let a = timeline.uptime(at: "lists"), let b = timeline.uptime(at: "probe") {
-      run.probeSeconds = b - a
+    if let p = timeline.seconds(from: "lists", to: "probe") {
+      run.probeSeconds = p
     } else if let a = probeStart, let b = probeEnd {
       run.probeSeconds = b - a
     }

@@ -80,24 +80,43 @@ public struct LabTimeline: Sendable, Equatable {
     return step.isEmpty ? nil : (t, step)
   }
 
-  /// When the guest kernel's clock read zero, on the host's clock.
+  /// When the guest kernel's clock read zero, on the host's clock; nil when unknown or when the
+  /// guest's clock cannot have started then (it jumped ahead: seen once on a busy host, an init
+  /// mark at "88 s" in a 40 s run).
   public var kernelZero: Double? {
-    guard var zero = marks.map({ $0.seen - $0.uptime }).min() else { return nil }
-    if let h = firmwareHandedOff ?? firmwareStarted ?? spawned { zero = max(zero, h) }
-    return zero
+    guard let zero = marks.map({ $0.seen - $0.uptime }).min() else { return nil }
+    if let earliest = firmwareHandedOff ?? firmwareStarted ?? spawned, zero < earliest - 0.05 { return nil }
+    return max(zero, firmwareHandedOff ?? firmwareStarted ?? spawned ?? zero)
   }
 
   /// The guest's uptime at a mark.
   public func uptime(at step: String) -> Double? { marks.first { $0.step == step }?.uptime }
 
+  /// The seconds between two marks: by the guest's clock, unless the host saw them a different
+  /// time apart (more than a quarter second and a quarter off: the guest's clock jumped), then
+  /// by the host's.
+  public static func between(_ a: Mark, _ b: Mark) -> Double {
+    let guest = b.uptime - a.uptime
+    let host = b.seen - a.seen
+    return abs(guest - host) > 0.25 + 0.25 * host ? host : guest
+  }
+
+  /// The seconds between two marks (see `between`); nil when either is missing.
+  public func seconds(from a: String, to b: String) -> Double? {
+    guard let x = marks.first(where: { $0.step == a }), let y = marks.first(where: { $0.step == b }) else { return nil }
+    return Self.between(x, y)
+  }
+
   /// The steps in order:
   /// `initramfs` (assembling this run's initrd), `qemu` (spawn to the firmware's first byte),
-  /// `firmware` (to its hand-off), `loader` (the boot ROM, and for a bzImage its decompressor, to
-  /// the kernel's clock starting), `kernel` (to /init), then one step per guest mark (`modules`,
-  /// `namespaces`, `mkfs`, `vfio`, `lists`, `probe`, `contract`, `sync`), `shutdown` (the last
-  /// mark to QEMU's exit) and `collect` (reading the console, writing the report). Without a
-  /// firmware log the first two are one step, `qemu+firmware`. Steps whose ends are unknown
-  /// (a run that died) are left out.
+  /// `firmware` (to its hand-off), `loader` (the boot ROM, for a bzImage its decompressor, and
+  /// the kernel's setup before its clock starts — memory map, page tables, struct pages),
+  /// `kernel` (to /init), then one step per guest mark (`modules`, `namespaces`, `mkfs`, `vfio`,
+  /// `lists`, `probe`, `contract`, `sync`), `shutdown` (the last mark to QEMU's exit) and
+  /// `collect` (reading the console, writing the report). Without a firmware log the first two
+  /// are one step, `qemu+firmware`; when the guest's clock cannot place its start, `loader` and
+  /// `kernel` are one, `loader+kernel`, by the host's clock. Steps whose ends are unknown (a run
+  /// that died) are left out.
   public var steps: [LabTiming] {
     var out: [LabTiming] = []
     func add(_ step: String, _ from: Double?, _ to: Double?) {
@@ -106,23 +125,22 @@ public struct LabTimeline: Sendable, Equatable {
     }
     add("initramfs", start, spawned)
     let zero = kernelZero
+    let handoff = firmwareHandedOff ?? firmwareStarted ?? spawned
     if let f = firmwareStarted {
       add("qemu", spawned, f)
-      if let h = firmwareHandedOff {
-        add("firmware", f, h)
-        add("loader", h, zero)
-      } else {
-        add("firmware+loader", f, zero)
-      }
+      if let h = firmwareHandedOff { add("firmware", f, h) }
+    }
+    let loaderName = firmwareStarted == nil ? "qemu+firmware" : firmwareHandedOff == nil ? "firmware+loader" : "loader"
+    guard let first = marks.first else { return out }
+    if let zero {
+      add(loaderName, firmwareStarted == nil ? spawned : handoff, zero)
+      add("kernel", 0, first.uptime)
     } else {
-      add("qemu+firmware", spawned, zero)
+      add(loaderName == "loader" ? "loader+kernel" : loaderName + "+kernel", firmwareStarted == nil ? spawned : handoff, first.seen)
     }
-    var previous = 0.0
-    for (i, m) in marks.enumerated() {
-      add(i == 0 ? "kernel" : m.step, previous, m.uptime)
-      previous = m.uptime
-    }
-    if let zero, let last = marks.last { add("shutdown", zero + last.uptime, exited) }
+    for (a, b) in zip(marks, marks.dropFirst()) { out.append(LabTiming(step: b.step, seconds: max(0, Self.between(a, b)))) }
+    let last = marks.last!
+    add("shutdown", zero.map { min($0 + last.uptime, last.seen) } ?? last.seen, exited)
     add("collect", exited, end)
     return out
   }

@@ -171,6 +171,16 @@ struct LabUnitTests {
       LabTiming(step: "sync", seconds: 2), LabTiming(step: "shutdown", seconds: 0.25), LabTiming(step: "collect", seconds: 0.5),
     ])
     #expect(t.steps.map(\.seconds).reduce(0, +) == 7, "the steps add up to the run")
+    // A guest clock that jumped ahead before /init (seen on a busy host): loader and kernel are
+    // one step by the host's clock; a later jump is measured by the host too.
+    var jumped = t
+    jumped.marks = [.init(uptime: 88, step: "init", seen: 103.5), .init(uptime: 89, step: "modules", seen: 104.5), .init(uptime: 150, step: "sync", seen: 106.5)]
+    #expect(jumped.kernelZero == nil)
+    #expect(jumped.steps == [
+      LabTiming(step: "initramfs", seconds: 0.5), LabTiming(step: "qemu", seconds: 0.25), LabTiming(step: "firmware", seconds: 0.25),
+      LabTiming(step: "loader+kernel", seconds: 2.5), LabTiming(step: "modules", seconds: 1), LabTiming(step: "sync", seconds: 2),
+      LabTiming(step: "shutdown", seconds: 0), LabTiming(step: "collect", seconds: 0.5),
+    ])
     // A run that died early: only what is known.
     var dead = LabTimeline(start: 0)
     dead.spawned = 1
