@@ -13,7 +13,7 @@ import SystemPackage
 ///   decompressed modules of every pmem mode with their modules.dep, and the kernel config in
 ///   /boot. It depends on the kernel, the daxpin binary, the init script and the host's tools,
 ///   never on the run, so it is built once and kept in `<cache>/initramfs/<key>.cpio`, where the
-///   key is the SHA-256 of a manifest naming every file with its own SHA-256;
+///   key is the BLAKE2b-256 of a manifest naming every file with its own (`ContentHash`);
 /// - the **run archive**: `/etc/daxpin-lab.conf` (pmem mode, module order, layout), a few
 ///   hundred bytes written for each run.
 ///
@@ -72,7 +72,7 @@ public struct Initramfs {
     var hostFiles: [String] { files.map(\.host) + modules.map(\.host) + moduleIndexes.map(\.host) }
   }
 
-  func plan() throws(LabError) -> Plan {
+  func plan(memoFile: String? = nil) throws(LabError) -> Plan {
     let fm = FileManager.default
     var plan = Plan()
     guard let busybox = ["/bin/busybox", "/usr/bin/busybox"].first(where: { fm.fileExists(atPath: $0) }) else {
@@ -92,7 +92,7 @@ public struct Initramfs {
     }
     plan.symlinks.append(("/sbin/modprobe", "kmod"))
     var libraries: Set<String> = []
-    for b in binaries { libraries.formUnion(try Self.sharedLibraries(of: b)) }
+    for b in binaries { libraries.formUnion(try ContentHash.sharedLibraries(of: b, memoFile: memoFile)) }
     for lib in libraries.sorted() { plan.files.append((lib, lib, true)) }
     if let root = tree.modulesRoot {
       for host in modules {
@@ -110,10 +110,10 @@ public struct Initramfs {
     return plan
   }
 
-  /// The cache key: SHA-256 of the format, the release, and every file's guest path, mode and
-  /// SHA-256 (the daxpin binary before stripping; strip is deterministic).
-  func key(_ plan: Plan) throws(LabError) -> String {
-    let digests = try ContentHash.files(plan.hostFiles)
+  /// The cache key: the hash of the format, the release, and every file's guest path, mode and
+  /// content hash (`ContentHash`; the daxpin binary before stripping: strip is deterministic).
+  func key(_ plan: Plan, memoFile: String? = nil) throws(LabError) -> String {
+    let digests = try ContentHash.files(plan.hostFiles, memoFile: memoFile)
     var lines = [Self.format, "release \(tree.release)"]
     lines += plan.files.map { "file \($0.guest) \($0.executable ? 755 : 644) \(digests[$0.host]!)" }
     lines += plan.symlinks.map { "symlink \($0.guest) \($0.target)" }
@@ -125,8 +125,9 @@ public struct Initramfs {
   /// The base archive for this kernel, daxpin, init script and host tools: from
   /// `<cacheDirectory>/initramfs` when one with the same key is there, else built and stored.
   public func base(cacheDirectory: String) throws(LabError) -> Base {
-    let plan = try plan()
-    let key = try key(plan)
+    let memo = Self.memoFile(cacheDirectory)
+    let plan = try plan(memoFile: memo)
+    let key = try key(plan, memoFile: memo)
     let fm = FileManager.default
     let dir = cacheDirectory + "/initramfs"
     let path = "\(dir)/\(key).cpio"
@@ -254,15 +255,10 @@ public struct Initramfs {
     return "/lib/modules/\(release)/" + stripCompression(String(host[r.upperBound...]))
   }
 
-  static let lddMemo = Mutex<[String: [String]]>([:])
-
-  /// The shared libraries `ldd` names for a binary (remembered for the invocation).
-  static func sharedLibraries(of binary: String) throws(LabError) -> [String] {
-    if let known = lddMemo.withLock({ $0[binary] }) { return known }
-    guard let r = try? HostProcess.run(["ldd", binary]) else { throw .setup("ldd is missing") }
-    let libs = libraries(inLdd: r.stdout)
-    lddMemo.withLock { $0[binary] = libs }
-    return libs
+  /// Where `ContentHash` keeps digests and ldd answers between invocations.
+  static func memoFile(_ cacheDirectory: String) -> String? {
+    try? FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
+    return cacheDirectory + "/content-hashes"
   }
 
   static func size(_ path: String) -> Int? {

@@ -7,7 +7,7 @@ import Glibc
 /// it has a PVH entry point (`XEN_ELFNOTE_PHYS32_ENTRY`, `CONFIG_PVH`, on in Debian's kernels),
 /// which QEMU's `-kernel` enters directly through its pvh option ROM. The host decompresses the
 /// payload once with the native tool and keeps the ELF in the cache, keyed by the bzImage's
-/// SHA-256. A kernel without the note (e.g. a defconfig build) boots as a bzImage, as before.
+/// content hash. A kernel without the note (e.g. a defconfig build) boots as a bzImage, as before.
 public enum PVHKernel {
   /// The compressors the kernel build can use, by the payload's magic, and how to undo them.
   static let compressors: [(magic: [UInt8], name: String, argv: [String])] = [
@@ -69,7 +69,7 @@ public enum PVHKernel {
   public static func kernel(for image: String, cacheDirectory: String) -> (path: String?, reason: String) {
     let dir = cacheDirectory + "/vmlinux"
     let digest: String
-    do { digest = try ContentHash.files([image])[image]! } catch { return (nil, "\(error)") }
+    do { digest = try ContentHash.files([image], memoFile: Initramfs.memoFile(cacheDirectory))[image]! } catch { return (nil, "\(error)") }
     let path = "\(dir)/\(digest).elf"
     let refused = "\(dir)/\(digest).no-pvh"
     let fm = FileManager.default

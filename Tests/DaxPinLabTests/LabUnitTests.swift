@@ -256,6 +256,29 @@ struct LabUnitTests {
     #expect(PVHKernel.kernel(for: "\(cache)/\(version)/root/boot/\(image)", cacheDirectory: dir).reason == "cached")
   }
 
+  @Test func contentHashesAreRememberedByIdentity() throws {
+    let dir = NSTemporaryDirectory() + "hash-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let file = dir + "/f"
+    let memo = dir + "/memo"
+    try "hello\n".write(toFile: file, atomically: true, encoding: .utf8)
+    let real = try ContentHash.files([file], memoFile: memo)[file]
+    // b2sum -l 256 of "hello\n".
+    #expect(real == "93becc6e9882211c3ec3708c95bcd69baab7bb59c7f4bc84ce637b88a534b783")
+    let saved = try String(contentsOfFile: memo, encoding: .utf8)
+    #expect(saved.contains(" \(real!) \(file)"))
+    // A later invocation reads the memo: a digest planted there for the same identity is believed...
+    try saved.replacingOccurrences(of: real!, with: String(repeating: "0", count: 64)).write(toFile: memo, atomically: true, encoding: .utf8)
+    ContentHash.memo.withLock { $0 = ContentHash.Memo() }
+    #expect(try ContentHash.files([file], memoFile: memo)[file] == String(repeating: "0", count: 64))
+    // ...until the file changes.
+    try "hello again\n".write(toFile: file, atomically: false, encoding: .utf8)
+    let changed = try ContentHash.files([file], memoFile: memo)[file]
+    #expect(changed != real && changed != String(repeating: "0", count: 64))
+    #expect(try ContentHash.text("hello\n") == real)
+  }
+
   @Test func bzImageRelease() throws {
     let path = NSTemporaryDirectory() + "bz-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: path) }
