@@ -35,7 +35,7 @@ pass() {
 # runs FILE: "median min max" of the per-run totals in a pass's summary table.
 runs() {
   awk '$3 ~ /^(memmap|nvdimm)$/ && $6 ~ /^[0-9.]+$/ { print $6 }' "$1" | sort -n |
-    awk '{ v[NR] = $1 } END { if (NR) printf "%.1f %.1f %.1f", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR] }'
+    awk '{ v[NR] = $1 } END { if (NR) printf "%.1f %.1f %.1f\n", (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2), v[1], v[NR] }'
 }
 
 # steps FILE: the median seconds of each step in a pass's timings table.

@@ -1,5 +1,6 @@
 import DaxPinLinux
 import Glibc
+import Synchronization
 import SystemPackage
 
 /// Runs host programs for the kernel lab (it lives with the lab, not with the real-kernel
@@ -23,6 +24,31 @@ public enum HostProcess {
     public var program: String
     public var errno: Errno
     public var description: String { "cannot run \(program): \(errno.name)\(errno == .noSuchFileOrDirectory ? " (not installed? run scripts/setup.sh)" : "")" }
+  }
+
+  /// Children started and not yet reaped, and scratch directories not yet removed: what
+  /// `abandon()` cleans up when daxpin lab is interrupted. Each child leads its own process group
+  /// (so a terminal's Ctrl-C reaches daxpin only), which is why nobody else would stop them.
+  static let live = Mutex<(children: Set<pid_t>, scratch: Set<String>)>(([], []))
+
+  /// SIGKILL to every live child's process group and removal of every scratch directory (for an
+  /// interrupted lab); returns how many children there were.
+  @discardableResult
+  public static func abandon() -> Int {
+    let (children, scratch) = live.withLock { l in
+      defer { l = ([], []) }
+      return (l.children, l.scratch)
+    }
+    for pid in children {
+      _ = Glibc.kill(-pid, SIGKILL)
+      _ = Glibc.kill(pid, SIGKILL)
+    }
+    for pid in children {
+      var status: Int32 = 0
+      _ = waitpid(pid, &status, 0)
+    }
+    for dir in scratch { removeTree(dir) }
+    return children.count
   }
 
   /// Starts `argv` with stdout and stderr appended to files (or /dev/null); returns the pid.
@@ -60,6 +86,7 @@ public enum HostProcess {
       rc = posix_spawnp(&pid, argv[0], &actions, &attr, &cargs, environ)
     }
     guard rc == 0 else { throw SpawnError(program: argv[0], errno: Errno(rawValue: rc)) }
+    live.withLock { _ = $0.children.insert(pid) }
     return pid
   }
 
@@ -68,6 +95,7 @@ public enum HostProcess {
     var status: Int32 = 0
     let r = waitpid(pid, &status, WNOHANG)
     guard r == pid else { return nil }
+    live.withLock { _ = $0.children.remove(pid) }
     return decode(status)
   }
 
@@ -75,6 +103,7 @@ public enum HostProcess {
   public static func wait(_ pid: pid_t) -> Exit {
     var status: Int32 = 0
     while waitpid(pid, &status, 0) == -1 && Glibc.errno == EINTR {}
+    live.withLock { _ = $0.children.remove(pid) }
     return decode(status)
   }
 
@@ -106,7 +135,9 @@ public enum HostProcess {
     var template = Array("\(base)/.daxpin-lab-XXXXXX".utf8CString)
     return try template.withUnsafeMutableBufferPointer { buf in
       guard let p = mkdtemp(buf.baseAddress!) else { throw SpawnError(program: "mkdtemp \(base)", errno: Errno(rawValue: Glibc.errno)) }
-      return String(cString: p)
+      let dir = String(cString: p)
+      live.withLock { _ = $0.scratch.insert(dir) }
+      return dir
     }
   }
 
@@ -129,6 +160,7 @@ public enum HostProcess {
   /// `rm -rf path` without following symlinks out of the tree.
   @discardableResult
   public static func removeTree(_ path: String) -> Bool {
+    live.withLock { _ = $0.scratch.remove(path) }
     guard let pid = try? spawn(["rm", "-rf", "--one-file-system", "--", path]) else { return false }
     return wait(pid).succeeded
   }

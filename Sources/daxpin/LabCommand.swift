@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import DaxPinCore
 import DaxPinLab
 import DaxPinLinux
@@ -71,6 +72,27 @@ struct LabCommand: ParsableCommand {
       cacheDirectory: cache ?? (getenv("XDG_CACHE_HOME").map { String(cString: $0) + "/daxpin" } ?? home + "/.cache/daxpin"),
       timeoutSeconds: timeout, refresh: refresh, daxpinBinary: Self.selfPath(), initScript: initScript, jobs: jobs,
       timings: timings)
+    // Ctrl-C, SIGTERM, SIGHUP: the guests' QEMUs (and any apt-get or make) lead process groups of
+    // their own, so daxpin stops them and removes its scratch directories before it exits by the
+    // signal.
+    let stops = ([SIGINT, SIGTERM, SIGHUP] as [Int32]).map { sig -> DispatchSourceSignal in
+      signal(sig, SIG_IGN)
+      let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+      source.setEventHandler {
+        let n = HostProcess.abandon()
+        Stderr.line("\nlab: interrupted: stopped \(n) child process\(n == 1 ? "" : "es") and removed the scratch directories")
+        signal(sig, SIG_DFL)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, sig)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        raise(sig)
+        Glibc.exit(128 + sig)
+      }
+      source.resume()
+      return source
+    }
+    defer { stops.forEach { $0.cancel() } }
     var labOptions = options
     let tty = isatty(2) == 1
     labOptions.interactive = tty
