@@ -41,7 +41,7 @@ runs() {
 # steps FILE: the median seconds of each step in a pass's timings table.
 steps() {
   awk '/^timings \(s\)/ { t = 1; next }
-       t && $1 == "run" { for (i = 2; i < NF; i++) name[i] = $i; n = NF - 1; next }
+       t && $1 == "run" { for (i = 2; i < NF - 1; i++) name[i] = $i; n = NF - 2; next }
        t && $1 ~ /-(memmap|nvdimm)$/ { rows++; for (i = 2; i <= n; i++) v[i, rows] = $i; next }
        t && NF == 0 { t = 0 }
        END {
@@ -55,20 +55,28 @@ steps() {
        }' "$1"
 }
 
+# cpu FILE: the QEMU CPU seconds of a pass's runs, summed (the timings table's last column).
+cpu() {
+  awk '/^timings \(s\)/ { t = 1; next } t && $1 ~ /-(memmap|nvdimm)$/ && $NF ~ /^[0-9.]+$/ { s += $NF } t && NF == 0 { t = 0 }
+       END { printf "%.1f\n", s }' "$1"
+}
+
 if [ "${BENCH_WARM:-1}" != 0 ]; then
   echo "bench: warming the caches (kernels, vmlinux, initramfs)..." >&2
   pass warm "$@" >/dev/null
 fi
 echo "bench: --jobs 1..." >&2
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
 one=$(pass jobs1 --jobs 1 "$@")
 echo "bench: default (--jobs $cores)..." >&2
+load2=$(cut -d' ' -f1-3 /proc/loadavg)
 all=$(pass default "$@")
 read -r med min max < <(runs "$out/jobs1.txt")
 read -r dmed _ _ < <(runs "$out/default.txt")
 
 echo "warm matrix: 8 runs (debian-5.10, debian-6.1, debian-6.12, debian-latest × memmap, nvdimm), $cores cores, TCG"
-echo "  --jobs 1:            ${one} s wall; per run median ${med} s (min ${min}, max ${max})"
-echo "  default (--jobs $cores):  ${all} s wall; per run median ${dmed} s"
+echo "  --jobs 1:            ${one} s wall; per run median ${med} s (min ${min}, max ${max}); QEMU CPU $(cpu "$out/jobs1.txt") s; load before ${load1}"
+echo "  default (--jobs $cores):  ${all} s wall; per run median ${dmed} s; QEMU CPU $(cpu "$out/default.txt") s; load before ${load2}"
 awk -v a="$all" -v o="$one" 'BEGIN { printf "  default / --jobs 1:  %.2f (target at most 0.55)\n", a / o }'
 echo "  warm single run:     ${med} s (median of the --jobs 1 runs; target at most 9 s)"
 echo "  --jobs 1 steps (median s): $(steps "$out/jobs1.txt")"

@@ -11,7 +11,15 @@ public enum HostProcess {
     /// The exit status, or nil when a signal ended the process.
     public var status: Int32?
     public var signal: Int32?
+    /// User and system CPU seconds the process (and its reaped children) used, when reaped by
+    /// `poll` or `wait`.
+    public var cpuSeconds: Double?
     public var succeeded: Bool { status == 0 }
+    public init(status: Int32?, signal: Int32?, cpuSeconds: Double? = nil) {
+      self.status = status
+      self.signal = signal
+      self.cpuSeconds = cpuSeconds
+    }
   }
 
   public struct Output: Sendable {
@@ -93,18 +101,24 @@ public enum HostProcess {
   /// The exit of `pid` if it has ended (reaps it), nil while it runs.
   public static func poll(_ pid: pid_t) -> Exit? {
     var status: Int32 = 0
-    let r = waitpid(pid, &status, WNOHANG)
+    var usage = rusage()
+    let r = wait4(pid, &status, WNOHANG, &usage)
     guard r == pid else { return nil }
     live.withLock { _ = $0.children.remove(pid) }
-    return decode(status)
+    var exit = decode(status)
+    exit.cpuSeconds = seconds(usage)
+    return exit
   }
 
   /// Waits for `pid`, retrying EINTR.
   public static func wait(_ pid: pid_t) -> Exit {
     var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 && Glibc.errno == EINTR {}
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) == -1 && Glibc.errno == EINTR {}
     live.withLock { _ = $0.children.remove(pid) }
-    return decode(status)
+    var exit = decode(status)
+    exit.cpuSeconds = seconds(usage)
+    return exit
   }
 
   /// SIGKILL to the child's process group, then reaps it.
@@ -112,6 +126,10 @@ public enum HostProcess {
     _ = Glibc.kill(-pid, SIGKILL)
     _ = Glibc.kill(pid, SIGKILL)
     _ = wait(pid)
+  }
+
+  static func seconds(_ u: rusage) -> Double {
+    Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
   }
 
   static func decode(_ status: Int32) -> Exit {

@@ -255,6 +255,7 @@ public struct Lab: Sendable {
     if options.timings, let path = run.reportPath, var report = run.report {
       report.lab?.timings = timeline.steps
       report.lab?.totalSeconds = run.totalSeconds
+      report.lab?.qemuCPUSeconds = timeline.qemuCPUSeconds
       if let json = try? ReportJSON.encode(report) { try? Data(json.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) }
       run.report = report
     }
@@ -353,6 +354,7 @@ public struct Lab: Sendable {
       }
     }
     timeline.exited = MonotonicClock.seconds()
+    timeline.qemuCPUSeconds = exit?.cpuSeconds
     follow(flush: true)
     let parsed = LabConsole.parse(HostProcess.readFile(console) ?? "")
     run.bootSeconds = bootAt.map { $0 - start }

@@ -26,12 +26,12 @@ extension LabSummary {
     guard !steps.isEmpty else { return "" }
     func col(_ v: String, _ w: Int) -> String { v.count >= w ? v + " " : String(repeating: " ", count: w - v.count) + v + " " }
     let width = steps.map { max($0.count, 5) }
-    var lines = ["", "timings (s)", "run" + String(repeating: " ", count: 22) + zip(steps, width).map { col($0, $1) }.joined() + "  total"]
+    var lines = ["", "timings (s)", "run" + String(repeating: " ", count: 22) + zip(steps, width).map { col($0, $1) }.joined() + "  total  qemu-cpu"]
     for r in runs {
       let name = "\(r.kernel)-\(r.pmem.rawValue)"
       let byStep = Dictionary(r.timings.map { ($0.step, $0.seconds) }, uniquingKeysWith: +)
       let cells = zip(steps, width).map { col(byStep[$0].map(fmt2) ?? "-", $1) }.joined()
-      lines.append(name.padding(25) + cells + "  " + fmt2(r.totalSeconds))
+      lines.append(name.padding(25) + cells + "  " + fmt2(r.totalSeconds) + "  " + (r.timeline?.qemuCPUSeconds.map(fmt2) ?? "-"))
     }
     let prepared = runs.compactMap { r in r.prepareSeconds.map { (r.kernel, $0, r.initramfsCached ?? false) } }
     var seen: Set<String> = []

@@ -68,6 +68,9 @@ public struct LabTimeline: Sendable, Equatable {
   public var exited: Double?
   /// The report was written.
   public var end: Double?
+  /// CPU seconds QEMU used (user and system): under TCG the guest's work, whatever else the
+  /// host was doing meanwhile.
+  public var qemuCPUSeconds: Double?
 
   public init(start: Double) { self.start = start }
 

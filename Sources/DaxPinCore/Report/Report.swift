@@ -150,6 +150,8 @@ public struct LabInfo: Codable, Sendable, Equatable {
   public var prepareSeconds: Double?
   /// `daxpin lab --timings`: whether the base initramfs came from the cache.
   public var initramfsCached: Bool?
+  /// `daxpin lab --timings`: the CPU seconds QEMU used (under TCG, the guest's own work).
+  public var qemuCPUSeconds: Double?
 
   public init(
     kernel: String, packageVersion: String?, pmem: String, accel: String, accelReason: String, bootSeconds: Double? = nil,
@@ -181,6 +183,7 @@ public struct LabInfo: Codable, Sendable, Equatable {
     case boot, timings
     case prepareSeconds = "prepare_seconds"
     case initramfsCached = "initramfs_cached"
+    case qemuCPUSeconds = "qemu_cpu_seconds"
   }
 }
 
