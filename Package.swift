@@ -40,7 +40,7 @@ let package = Package(
     // Foundation, libxml2 or ICU in the static binary), kept out of the probe's path.
     .target(name: "DaxPinXML", dependencies: ["DaxPinCore"]),
     // Host side of the kernel lab: fetch kernels, build the initramfs, run QEMU, collect reports.
-    .target(name: "DaxPinLab", dependencies: ["DaxPinCore", "DaxPinLinux", "DaxPinFake", .product(name: "SystemPackage", package: "swift-system")]),
+    .target(name: "DaxPinLab", dependencies: ["DaxPinCore", "DaxPinLinux", "DaxPinFake", "CZlib", .product(name: "SystemPackage", package: "swift-system")]),
     .executableTarget(
       name: "daxpin",
       dependencies: [

@@ -1,5 +1,6 @@
 import DaxPinLinux
 import FoundationEssentials
+import Glibc
 
 /// A private apt state (lists, cache, status, sources) under the lab's cache directory, naming
 /// the machine's own Debian mirror for every suite the lab needs. The machine's apt state is
@@ -7,7 +8,15 @@ import FoundationEssentials
 struct AptRepository {
   let directory: String
   let mirror: String
-  let log: (String) -> Void
+  let log: @Sendable (String) -> Void
+  /// Where a download's bytes are shown.
+  var progress: ProgressSink? = nil
+
+  init(directory: String, mirror: String, log: @escaping @Sendable (String) -> Void) {
+    self.directory = directory
+    self.mirror = mirror
+    self.log = log
+  }
 
   var sourcesList: String { directory + "/sources.list" }
 
@@ -88,15 +97,55 @@ struct AptRepository {
     return out
   }
 
-  /// `apt-get download name=version` into `dir`; returns the .deb's path.
+  /// The `Size:` of one version of a package (bytes of its .deb).
+  func size(of package: String, version: String) -> Int? {
+    guard let r = try? run(["apt-cache"] + options + ["show", "\(package)=\(version)"]), r.exit.succeeded else { return nil }
+    return r.stdout.split(separator: "\n").first { $0.hasPrefix("Size:") }.flatMap { Int($0.dropFirst(5).trimmingCharacters(in: " ")) }
+  }
+
+  /// `apt-get download name=version` into `dir`; returns the .deb's path. apt writes the .deb
+  /// there under its final name as it arrives, so its size is the download's progress.
   func download(_ package: String, version: String, into dir: String) throws(LabError) -> String {
-    log("apt-get download \(package)=\(version)")
-    let r = try run(["apt-get"] + options + ["download", "-q", "\(package)=\(version)"], in: dir)
-    let debs = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix(package + "_") && $0.hasSuffix(".deb") }
-    guard r.exit.succeeded, let deb = debs.first else {
-      throw .setup("apt-get download \(package)=\(version) failed: \(r.stderr.suffix(600))")
+    let total = size(of: package, version: version)
+    log("apt-get download \(package)=\(version)\(total.map { " (\(megabytes($0)))" } ?? "")")
+    let scratch: String
+    do { scratch = try HostProcess.scratchDirectory() } catch { throw .setup("\(error)") }
+    defer { HostProcess.removeTree(scratch) }
+    let pid: pid_t
+    do {
+      pid = try HostProcess.spawn(
+        ["apt-get"] + options + ["download", "-q", "\(package)=\(version)"], stdout: scratch + "/out", stderr: scratch + "/err",
+        workingDirectory: dir)
+    } catch {
+      throw .setup("\(error)")
+    }
+    let exit = Self.follow(pid: pid, dir: dir, package: package, total: total, progress: progress ?? .lines(log))
+    let debs = Self.debs(of: package, in: dir)
+    guard exit.succeeded, let deb = debs.first else {
+      throw .setup("apt-get download \(package)=\(version) failed: \((HostProcess.readFile(scratch + "/err") ?? "").suffix(600))")
     }
     return dir + "/" + deb
+  }
+
+  static func debs(of package: String, in dir: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasPrefix(package + "_") && $0.hasSuffix(".deb") }
+  }
+
+  /// Waits for a download, showing the bytes so far (`12.5 of 70.1 MB (17%)`).
+  static func follow(pid: pid_t, dir: String, package: String, total: Int?, progress: ProgressSink, poll: Double = 0.5) -> HostProcess.Exit {
+    let throttle = progress.step()
+    while true {
+      if let exit = HostProcess.poll(pid) { return exit }
+      let bytes = debs(of: package, in: dir).compactMap { Initramfs.size(dir + "/" + $0) }.reduce(0, +)
+      throttle.update("downloading \(package): " + downloaded(bytes, of: total))
+      usleep(useconds_t(poll * 1e6))
+    }
+  }
+
+  /// `12.5 of 70.1 MB (17%)`, or `12.5 MB` without a total.
+  static func downloaded(_ bytes: Int, of total: Int?) -> String {
+    guard let total, total > 0 else { return megabytes(bytes) }
+    return "\(megabytes(bytes).dropLast(3)) of \(megabytes(total)) (\(min(100, bytes * 100 / total))%)"
   }
 
   private func run(_ argv: [String], in dir: String? = nil) throws(LabError) -> HostProcess.Output {

@@ -1,6 +1,10 @@
+import FoundationEssentials
+
 /// What a guest printed on its serial console, taken apart.
 public struct LabConsole: Equatable, Sendable {
-  /// Sections between `===DAXPIN-BEGIN name===` and `===DAXPIN-END name rc=N===`.
+  /// Sections between `===DAXPIN-BEGIN name===` and `===DAXPIN-END name rc=N===`. A section
+  /// opened as `===DAXPIN-BEGIN name gzip-base64===` holds base64 of gzip; it is decoded here
+  /// (and kept as it came when it does not decode, so it fails as JSON).
   public var sections: [String: String] = [:]
   public var exitCodes: [String: Int] = [:]
   /// `DAXPIN-LAB-ERROR:` lines from the guest's init.
@@ -11,6 +15,7 @@ public struct LabConsole: Equatable, Sendable {
   public static func parse(_ text: String) -> LabConsole {
     var c = LabConsole()
     var current: String?
+    var encoding: String?
     var buffer: [String] = []
     for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
       let line = String(raw.filter { $0 != "\r" })
@@ -18,10 +23,16 @@ public struct LabConsole: Equatable, Sendable {
       if line.contains("Kernel panic - not syncing") { c.panicked = true }
       if let r = line.firstRange(of: "DAXPIN-LAB-ERROR: ") { c.errors.append(String(line[r.upperBound...])) }
       if line.hasPrefix("===DAXPIN-BEGIN "), line.hasSuffix("===") {
-        current = String(line.dropFirst("===DAXPIN-BEGIN ".count).dropLast(3))
+        let words = line.dropFirst("===DAXPIN-BEGIN ".count).dropLast(3).split(separator: " ")
+        current = words.first.map(String.init)
+        encoding = words.dropFirst().first.map(String.init)
         buffer = []
       } else if let name = current, line.hasPrefix("===DAXPIN-END \(name)") {
-        c.sections[name] = buffer.joined(separator: "\n")
+        if encoding == "gzip-base64" {
+          c.sections[name] = Self.gunzipBase64(buffer.joined()) ?? buffer.joined(separator: "\n")
+        } else {
+          c.sections[name] = buffer.joined(separator: "\n")
+        }
         if let rc = line.split(separator: "rc=").last.flatMap({ Int($0.prefix { $0.isNumber }) }) { c.exitCodes[name] = rc }
         current = nil
       } else if current != nil, !isKernelLog(line) {
@@ -29,6 +40,12 @@ public struct LabConsole: Equatable, Sendable {
       }
     }
     return c
+  }
+
+  /// The text in base64 of gzip; nil when either layer does not decode.
+  static func gunzipBase64(_ text: String) -> String? {
+    guard let data = Data(base64Encoded: text.filter { !$0.isWhitespace }), let plain = Gzip.decompress([UInt8](data)) else { return nil }
+    return String(decoding: plain, as: UTF8.self)
   }
 
   /// `[   12.345678] ...`: a printk line that landed inside a section.

@@ -1,5 +1,6 @@
 import DaxPinLinux
 import Glibc
+import Synchronization
 import SystemPackage
 
 /// Runs host programs for the kernel lab (it lives with the lab, not with the real-kernel
@@ -10,7 +11,15 @@ public enum HostProcess {
     /// The exit status, or nil when a signal ended the process.
     public var status: Int32?
     public var signal: Int32?
+    /// User and system CPU seconds the process (and its reaped children) used, when reaped by
+    /// `poll` or `wait`.
+    public var cpuSeconds: Double?
     public var succeeded: Bool { status == 0 }
+    public init(status: Int32?, signal: Int32?, cpuSeconds: Double? = nil) {
+      self.status = status
+      self.signal = signal
+      self.cpuSeconds = cpuSeconds
+    }
   }
 
   public struct Output: Sendable {
@@ -23,6 +32,31 @@ public enum HostProcess {
     public var program: String
     public var errno: Errno
     public var description: String { "cannot run \(program): \(errno.name)\(errno == .noSuchFileOrDirectory ? " (not installed? run scripts/setup.sh)" : "")" }
+  }
+
+  /// Children started and not yet reaped, and scratch directories not yet removed: what
+  /// `abandon()` cleans up when daxpin lab is interrupted. Each child leads its own process group
+  /// (so a terminal's Ctrl-C reaches daxpin only), which is why nobody else would stop them.
+  static let live = Mutex<(children: Set<pid_t>, scratch: Set<String>)>(([], []))
+
+  /// SIGKILL to every live child's process group and removal of every scratch directory (for an
+  /// interrupted lab); returns how many children there were.
+  @discardableResult
+  public static func abandon() -> Int {
+    let (children, scratch) = live.withLock { l in
+      defer { l = ([], []) }
+      return (l.children, l.scratch)
+    }
+    for pid in children {
+      _ = Glibc.kill(-pid, SIGKILL)
+      _ = Glibc.kill(pid, SIGKILL)
+    }
+    for pid in children {
+      var status: Int32 = 0
+      _ = waitpid(pid, &status, 0)
+    }
+    for dir in scratch { removeTree(dir) }
+    return children.count
   }
 
   /// Starts `argv` with stdout and stderr appended to files (or /dev/null); returns the pid.
@@ -51,24 +85,40 @@ public enum HostProcess {
     var cargs = argv.map { strdup($0) } + [nil]
     defer { cargs.forEach { free($0) } }
     var pid: pid_t = 0
-    let rc = posix_spawnp(&pid, argv[0], &actions, &attr, &cargs, environ)
+    var rc = posix_spawnp(&pid, argv[0], &actions, &attr, &cargs, environ)
+    // ETXTBSY: the program was just written and a descriptor to it, open for writing, is still
+    // held somewhere — typically inherited by a child another thread forked meanwhile, which
+    // drops it at its exec. Wait for that, briefly.
+    for _ in 0..<20 where rc == ETXTBSY {
+      usleep(50_000)
+      rc = posix_spawnp(&pid, argv[0], &actions, &attr, &cargs, environ)
+    }
     guard rc == 0 else { throw SpawnError(program: argv[0], errno: Errno(rawValue: rc)) }
+    live.withLock { _ = $0.children.insert(pid) }
     return pid
   }
 
   /// The exit of `pid` if it has ended (reaps it), nil while it runs.
   public static func poll(_ pid: pid_t) -> Exit? {
     var status: Int32 = 0
-    let r = waitpid(pid, &status, WNOHANG)
+    var usage = rusage()
+    let r = wait4(pid, &status, WNOHANG, &usage)
     guard r == pid else { return nil }
-    return decode(status)
+    live.withLock { _ = $0.children.remove(pid) }
+    var exit = decode(status)
+    exit.cpuSeconds = seconds(usage)
+    return exit
   }
 
   /// Waits for `pid`, retrying EINTR.
   public static func wait(_ pid: pid_t) -> Exit {
     var status: Int32 = 0
-    while waitpid(pid, &status, 0) == -1 && Glibc.errno == EINTR {}
-    return decode(status)
+    var usage = rusage()
+    while wait4(pid, &status, 0, &usage) == -1 && Glibc.errno == EINTR {}
+    live.withLock { _ = $0.children.remove(pid) }
+    var exit = decode(status)
+    exit.cpuSeconds = seconds(usage)
+    return exit
   }
 
   /// SIGKILL to the child's process group, then reaps it.
@@ -76,6 +126,10 @@ public enum HostProcess {
     _ = Glibc.kill(-pid, SIGKILL)
     _ = Glibc.kill(pid, SIGKILL)
     _ = wait(pid)
+  }
+
+  static func seconds(_ u: rusage) -> Double {
+    Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
   }
 
   static func decode(_ status: Int32) -> Exit {
@@ -99,7 +153,9 @@ public enum HostProcess {
     var template = Array("\(base)/.daxpin-lab-XXXXXX".utf8CString)
     return try template.withUnsafeMutableBufferPointer { buf in
       guard let p = mkdtemp(buf.baseAddress!) else { throw SpawnError(program: "mkdtemp \(base)", errno: Errno(rawValue: Glibc.errno)) }
-      return String(cString: p)
+      let dir = String(cString: p)
+      live.withLock { _ = $0.scratch.insert(dir) }
+      return dir
     }
   }
 
@@ -122,6 +178,7 @@ public enum HostProcess {
   /// `rm -rf path` without following symlinks out of the tree.
   @discardableResult
   public static func removeTree(_ path: String) -> Bool {
+    live.withLock { _ = $0.scratch.remove(path) }
     guard let pid = try? spawn(["rm", "-rf", "--one-file-system", "--", path]) else { return false }
     return wait(pid).succeeded
   }

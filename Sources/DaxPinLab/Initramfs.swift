@@ -1,17 +1,41 @@
 import DaxPinCore
 import DaxPinLinux
 import FoundationEssentials
+import Glibc
+import Synchronization
+import SystemPackage
 
-/// Builds the guest's initramfs: static busybox as the shell, the lab's init script, daxpin
-/// (stripped), ndctl, daxctl, mkfs.ext4, mkfs.xfs, kmod and every shared library they need (from
-/// ldd), the decompressed module closure with its modules.dep, and the kernel config in /boot.
-/// Written uncompressed: under TCG decompressing costs more boot time than copying.
+/// The guest's initramfs, in two concatenated `newc` archives (the kernel unpacks one after the
+/// other):
+///
+/// - the **base**: static busybox as the shell, the lab's init script, daxpin (stripped), ndctl,
+///   daxctl, mkfs.ext4, mkfs.xfs, kmod and every shared library they need (from ldd), the
+///   decompressed modules of every pmem mode with their modules.dep, and the kernel config in
+///   /boot. It depends on the kernel, the daxpin binary, the init script and the host's tools,
+///   never on the run, so it is built once and kept in `<cache>/initramfs/<key>.cpio`, where the
+///   key is the BLAKE2b-256 of a manifest naming every file with its own (`ContentHash`);
+/// - the **run archive**: `/etc/daxpin-lab.conf` (pmem mode, module order, layout), a few
+///   hundred bytes written for each run.
+///
+/// Uncompressed: under TCG decompressing costs more boot time than copying.
 public struct Initramfs {
   public var tree: KernelTree
-  public var pmem: PmemMode
+  /// Every module any pmem mode loads (host paths); each run's config names its own order.
   public var modules: [String]
   public var daxpinBinary: String
   public var initScript: String
+
+  /// Bumped whenever the base's layout changes, so old cache entries are never reused.
+  static let format = "daxpin-lab-initramfs 2"
+  /// Cache entries kept (the most recently used); each is 35–45 MB.
+  static let cacheEntries = 8
+
+  public init(tree: KernelTree, modules: [String], daxpinBinary: String, initScript: String) {
+    self.tree = tree
+    self.modules = modules
+    self.daxpinBinary = daxpinBinary
+    self.initScript = initScript
+  }
 
   /// Tools the guest runs, by the name it calls them.
   static let tools: [(guestPath: String, candidates: [String])] = [
@@ -21,15 +45,114 @@ public struct Initramfs {
     ("/sbin/mkfs.xfs", ["/usr/sbin/mkfs.xfs", "/sbin/mkfs.xfs"]),
     ("/sbin/kmod", ["/usr/bin/kmod", "/bin/kmod"]),
   ]
+  static let directories = ["/proc", "/sys", "/dev", "/tmp", "/mnt", "/run", "/var/tmp", "/bin", "/sbin", "/usr/bin", "/usr/sbin", "/etc"]
+  /// Files of the kernel's module directory that depmod reads besides the modules.
+  static let moduleIndexes = ["modules.builtin", "modules.order", "modules.builtin.modinfo"]
 
-  public struct Built: Sendable {
+  /// The base archive, from the cache or built now.
+  public struct Base: Sendable {
     public var path: String
+    public var key: String
     public var bytes: Int
     public var files: Int
     public var daxpinBytes: Int
+    /// Found in the cache rather than built.
+    public var cached: Bool
   }
 
-  public func build(to path: String, scratch: String) throws(LabError) -> Built {
+  /// What goes into the base, named by host path: computed without reading any file's contents.
+  struct Plan {
+    var files: [(guest: String, host: String, executable: Bool)] = []
+    var symlinks: [(guest: String, target: String)] = []
+    /// (guest path of the decompressed module, host path of the packaged one)
+    var modules: [(guest: String, host: String)] = []
+    var moduleIndexes: [(name: String, host: String)] = []
+    var daxpin: String = ""
+
+    var hostFiles: [String] { files.map(\.host) + modules.map(\.host) + moduleIndexes.map(\.host) }
+  }
+
+  func plan(memoFile: String? = nil) throws(LabError) -> Plan {
+    let fm = FileManager.default
+    var plan = Plan()
+    guard let busybox = ["/bin/busybox", "/usr/bin/busybox"].first(where: { fm.fileExists(atPath: $0) }) else {
+      throw .setup("no static busybox: apt-get install busybox-static (scripts/setup.sh)")
+    }
+    plan.files.append(("/bin/busybox", busybox, true))
+    plan.files.append(("/init", initScript, true))
+    plan.files.append(("/bin/daxpin", daxpinBinary, true))
+    plan.daxpin = daxpinBinary
+    var binaries = [daxpinBinary]
+    for tool in Self.tools {
+      guard let host = tool.candidates.first(where: { fm.fileExists(atPath: $0) }) else {
+        throw .setup("\(tool.guestPath.split(separator: "/").last!) is not installed: run scripts/setup.sh")
+      }
+      plan.files.append((tool.guestPath, host, true))
+      binaries.append(host)
+    }
+    plan.symlinks.append(("/sbin/modprobe", "kmod"))
+    var libraries: Set<String> = []
+    for b in binaries { libraries.formUnion(try ContentHash.sharedLibraries(of: b, memoFile: memoFile)) }
+    for lib in libraries.sorted() { plan.files.append((lib, lib, true)) }
+    if let root = tree.modulesRoot {
+      for host in modules {
+        guard let guest = Self.guestModulePath(host, release: tree.release) else { continue }
+        plan.modules.append((guest, host))
+      }
+      if !plan.modules.isEmpty {
+        for f in Self.moduleIndexes {
+          let src = "\(root)/lib/modules/\(tree.release)/\(f)"
+          if fm.fileExists(atPath: src) { plan.moduleIndexes.append((f, src)) }
+        }
+      }
+    }
+    if let config = tree.config { plan.files.append(("/boot/config-\(tree.release)", config, false)) }
+    return plan
+  }
+
+  /// The cache key: the hash of the format, the release, and every file's guest path, mode and
+  /// content hash (`ContentHash`; the daxpin binary before stripping: strip is deterministic).
+  func key(_ plan: Plan, memoFile: String? = nil) throws(LabError) -> String {
+    let digests = try ContentHash.files(plan.hostFiles, memoFile: memoFile)
+    var lines = [Self.format, "release \(tree.release)"]
+    lines += plan.files.map { "file \($0.guest) \($0.executable ? 755 : 644) \(digests[$0.host]!)" }
+    lines += plan.symlinks.map { "symlink \($0.guest) \($0.target)" }
+    lines += plan.modules.map { "module \($0.guest) \(digests[$0.host]!)" }
+    lines += plan.moduleIndexes.map { "index \($0.name) \(digests[$0.host]!)" }
+    return try ContentHash.text(lines.joined(separator: "\n") + "\n")
+  }
+
+  /// The base archive for this kernel, daxpin, init script and host tools: from
+  /// `<cacheDirectory>/initramfs` when one with the same key is there, else built and stored.
+  public func base(cacheDirectory: String) throws(LabError) -> Base {
+    let memo = Self.memoFile(cacheDirectory)
+    let plan = try plan(memoFile: memo)
+    let key = try key(plan, memoFile: memo)
+    let fm = FileManager.default
+    let dir = cacheDirectory + "/initramfs"
+    let path = "\(dir)/\(key).cpio"
+    if let meta = HostProcess.readFile("\(dir)/\(key).meta").map({ $0.split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int($0) } }),
+      meta.count == 2, let size = Self.size(path)
+    {
+      _ = utimes(path, nil)
+      return Base(path: path, key: key, bytes: size, files: meta[0], daxpinBytes: meta[1], cached: true)
+    }
+    do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch { throw .setup("cannot create \(dir): \(error)") }
+    let scratch: String
+    do { scratch = try HostProcess.scratchDirectory() } catch { throw .setup("\(error)") }
+    defer { HostProcess.removeTree(scratch) }
+    let tmp = "\(path).\(getpid()).tmp"
+    defer { unlink(tmp) }
+    let (bytes, files, daxpinBytes) = try write(plan, to: tmp, scratch: scratch)
+    // Another invocation may have stored the same key meanwhile: the contents are the same.
+    guard rename(tmp, path) == 0 else { throw .setup("cannot rename \(tmp) to \(path): \(Errno(rawValue: errno).name)") }
+    try? Data("\(files) \(daxpinBytes)\n".utf8).write(to: URL(fileURLWithPath: "\(dir)/\(key).meta"), options: .atomic)
+    Self.prune(dir, keep: Self.cacheEntries)
+    return Base(path: path, key: key, bytes: bytes, files: files, daxpinBytes: daxpinBytes, cached: false)
+  }
+
+  /// Writes the base archive; returns its size, the number of files, and daxpin's stripped size.
+  func write(_ plan: Plan, to path: String, scratch: String) throws(LabError) -> (Int, Int, Int) {
     let fm = FileManager.default
     var cpio = CpioWriter()
     var files = 0
@@ -47,79 +170,113 @@ public struct Initramfs {
       cpio.add(guestPath, .file([UInt8](data), executable: executable))
       files += 1
     }
-    func addText(_ guestPath: String, _ text: String, executable: Bool = false) {
-      mkdirs(guestPath)
-      cpio.add(guestPath, .file(Array(text.utf8), executable: executable))
-      files += 1
-    }
-
-    for d in ["/proc", "/sys", "/dev", "/tmp", "/mnt", "/run", "/var/tmp", "/bin", "/sbin", "/usr/bin", "/usr/sbin"] {
-      mkdirs(d + "/x")
-    }
-    guard let busybox = ["/bin/busybox", "/usr/bin/busybox"].first(where: { fm.fileExists(atPath: $0) }) else {
-      throw .setup("no static busybox: apt-get install busybox-static (scripts/setup.sh)")
-    }
-    try add("/bin/busybox", hostPath: busybox, executable: true)
-    try add("/init", hostPath: initScript, executable: true)
+    for d in Self.directories { mkdirs(d + "/x") }
 
     // daxpin itself, stripped.
     let stripped = scratch + "/daxpin"
-    let strip = try? HostProcess.run(["strip", "-o", stripped, daxpinBinary])
-    let daxpin = strip?.exit.succeeded == true ? stripped : daxpinBinary
-    try add("/bin/daxpin", hostPath: daxpin, executable: true)
-    let daxpinBytes = fm.contents(atPath: daxpin)?.count ?? 0
-
-    var binaries = [daxpin]
-    for tool in Self.tools {
-      guard let host = tool.candidates.first(where: { fm.fileExists(atPath: $0) }) else {
-        throw .setup("\(tool.guestPath.split(separator: "/").last!) is not installed: run scripts/setup.sh")
-      }
-      try add(tool.guestPath, hostPath: host, executable: true)
-      binaries.append(host)
+    let strip = try? HostProcess.run(["strip", "-o", stripped, plan.daxpin])
+    let daxpin = strip?.exit.succeeded == true ? stripped : plan.daxpin
+    let daxpinBytes = Self.size(daxpin) ?? 0
+    for f in plan.files {
+      try add(f.guest, hostPath: f.host == plan.daxpin ? daxpin : f.host, executable: f.executable)
     }
-    mkdirs("/sbin/modprobe")
-    cpio.add("/sbin/modprobe", .symlink("kmod"))
-
-    var libraries: Set<String> = []
-    for b in binaries {
-      guard let r = try? HostProcess.run(["ldd", b]) else { throw .setup("ldd is missing") }
-      libraries.formUnion(Self.libraries(inLdd: r.stdout))
+    for l in plan.symlinks {
+      mkdirs(l.guest)
+      cpio.add(l.guest, .symlink(l.target))
     }
-    for lib in libraries.sorted() { try add(lib, hostPath: lib, executable: true) }
 
     // Modules, decompressed into a staging tree so depmod can index them for the guest's kmod.
-    if let root = tree.modulesRoot, !modules.isEmpty {
+    if !plan.modules.isEmpty {
       let stage = scratch + "/modules"
-      var guestOrder: [String] = []
-      for host in modules {
-        guard let rel = host.firstRange(of: "/lib/modules/\(tree.release)/").map({ String(host[$0.upperBound...]) }) else { continue }
-        let plain = Self.stripCompression(rel)
-        let dest = "\(stage)/lib/modules/\(tree.release)/\(plain)"
+      for m in plan.modules {
+        let dest = stage + m.guest
         try? fm.createDirectory(atPath: String(dest[..<dest.lastIndex(of: "/")!]), withIntermediateDirectories: true)
-        try Self.decompress(host, to: dest)
-        guestOrder.append("/lib/modules/\(tree.release)/\(plain)")
+        try Self.decompress(m.host, to: dest)
       }
-      for f in ["modules.builtin", "modules.order", "modules.builtin.modinfo"] {
-        let src = "\(root)/lib/modules/\(tree.release)/\(f)"
-        if fm.fileExists(atPath: src) { try? fm.copyItem(atPath: src, toPath: "\(stage)/lib/modules/\(tree.release)/\(f)") }
-      }
+      for f in plan.moduleIndexes { try? fm.copyItem(atPath: f.host, toPath: "\(stage)/lib/modules/\(tree.release)/\(f.name)") }
       _ = try? HostProcess.run(["depmod", "-b", stage, tree.release])
       let base = "\(stage)/lib/modules/\(tree.release)"
       for rel in Self.regularFiles(under: base) {
         try add("/lib/modules/\(tree.release)/\(rel)", hostPath: base + "/" + rel, executable: false)
       }
-      addText("/etc/daxpin-lab.conf", Self.config(pmem: pmem, modules: guestOrder))
-    } else {
-      addText("/etc/daxpin-lab.conf", Self.config(pmem: pmem, modules: []))
     }
-    if let config = tree.config { try add("/boot/config-\(tree.release)", hostPath: config, executable: false) }
     cpio.finish()
     do {
       try Data(cpio.bytes).write(to: URL(fileURLWithPath: path))
     } catch {
       throw .setup("cannot write \(path): \(error)")
     }
-    return Built(path: path, bytes: cpio.bytes.count, files: files, daxpinBytes: daxpinBytes)
+    return (cpio.bytes.count, files, daxpinBytes)
+  }
+
+  /// The run archive: `/etc/daxpin-lab.conf` for this run's pmem mode and module order (guest paths).
+  public static func runArchive(pmem: PmemMode, modules: [String], layout: LabLayout = .standard) -> [UInt8] {
+    var cpio = CpioWriter()
+    cpio.add("/etc", .directory)
+    cpio.add("/etc/daxpin-lab.conf", .file(Array(config(pmem: pmem, modules: modules, layout: layout).utf8), executable: false))
+    cpio.finish()
+    return cpio.bytes
+  }
+
+  /// The initrd QEMU loads: the base, then the run archive (both end 4-byte aligned, as the
+  /// kernel's unpacker wants between archives).
+  public static func assemble(base: String, runArchive: [UInt8], to path: String) throws(LabError) {
+    let src = open(base, O_RDONLY | O_CLOEXEC)
+    guard src >= 0 else { throw .setup("cannot open \(base): \(Errno(rawValue: errno).name)") }
+    defer { close(src) }
+    let dst = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard dst >= 0 else { throw .setup("cannot create \(path): \(Errno(rawValue: errno).name)") }
+    defer { close(dst) }
+    func writeAll(_ buf: UnsafeRawBufferPointer) -> Bool {
+      var done = 0
+      while done < buf.count {
+        let n = Glibc.write(dst, buf.baseAddress! + done, buf.count - done)
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { return false }
+        done += n
+      }
+      return true
+    }
+    var chunk = [UInt8](repeating: 0, count: 4 << 20)
+    while true {
+      let n = chunk.withUnsafeMutableBytes { Glibc.read(src, $0.baseAddress, $0.count) }
+      if n < 0 && errno == EINTR { continue }
+      guard n >= 0 else { throw .setup("cannot read \(base): \(Errno(rawValue: errno).name)") }
+      if n == 0 { break }
+      guard chunk.withUnsafeBytes({ writeAll(UnsafeRawBufferPointer(rebasing: $0[..<n])) }) else { throw .setup("cannot write \(path)") }
+    }
+    guard runArchive.withUnsafeBytes(writeAll) else { throw .setup("cannot write \(path)") }
+  }
+
+  /// Where a packaged module lands in the guest: its path below `/lib/modules/<release>/`,
+  /// decompressed (`.ko.xz` → `.ko`).
+  public static func guestModulePath(_ host: String, release: String) -> String? {
+    guard let r = host.firstRange(of: "/lib/modules/\(release)/") else { return nil }
+    return "/lib/modules/\(release)/" + stripCompression(String(host[r.upperBound...]))
+  }
+
+  /// Where `ContentHash` keeps digests and ldd answers between invocations.
+  static func memoFile(_ cacheDirectory: String) -> String? {
+    try? FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
+    return cacheDirectory + "/content-hashes"
+  }
+
+  static func size(_ path: String) -> Int? {
+    var st = stat()
+    return stat(path, &st) == 0 ? Int(st.st_size) : nil
+  }
+
+  /// Keeps the `keep` most recently used archives (a cache hit refreshes the modification time).
+  static func prune(_ dir: String, keep: Int) {
+    let fm = FileManager.default
+    let archives = ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".cpio") }
+    let dated = archives.compactMap { n -> (String, Date)? in
+      (try? fm.attributesOfItem(atPath: dir + "/" + n)[.modificationDate] as? Date).map { (n, $0) }
+    }.sorted { $0.1 > $1.1 }
+    for (n, _) in dated.dropFirst(keep) {
+      unlink(dir + "/" + n)
+      unlink(dir + "/" + n.dropLast(".cpio".count) + ".meta")
+    }
   }
 
   /// `/etc/daxpin-lab.conf`: the pmem mode, the module load order, and the guest's objects

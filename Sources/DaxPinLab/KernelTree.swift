@@ -68,7 +68,8 @@ public struct KernelTree: Sendable, Equatable {
 /// the extracted trees under `<cache>/kernels/<label>/<version>`.
 struct DebianKernelFetcher {
   let cacheDirectory: String
-  let log: (String) -> Void
+  let log: @Sendable (String) -> Void
+  var progress: ProgressSink? = nil
 
   func fetch(_ kernel: DebianKernel, refresh: Bool) throws(LabError) -> KernelTree {
     let fm = FileManager.default
@@ -76,11 +77,12 @@ struct DebianKernelFetcher {
     if !refresh, let cached = try? String(contentsOfFile: base + "/current", encoding: .utf8) {
       let v = cached.trimmingCharacters(in: "\n ")
       if fm.fileExists(atPath: "\(base)/\(v)/complete") {
-        log("\(kernel.rawValue): cached \(v)")
+        log("cached \(v)")
         return try KernelTree.locate(label: kernel.rawValue, version: v, root: "\(base)/\(v)/root")
       }
     }
-    let repo = AptRepository(directory: cacheDirectory + "/apt", mirror: try AptRepository.machineMirror(), log: log)
+    var repo = AptRepository(directory: cacheDirectory + "/apt", mirror: try AptRepository.machineMirror(), log: log)
+    repo.progress = progress
     try repo.update(maxAgeSeconds: refresh ? 0 : 24 * 3600)
     guard let newest = try repo.versions(of: "linux-image-amd64").first(where: { kernel.suites.contains($0.suite) }) else {
       throw .setup("no linux-image-amd64 in \(kernel.suites.joined(separator: " or ")) through the mirror")

@@ -1,8 +1,10 @@
 import DaxPinCore
 import DaxPinFake
 import DaxPinLinux
+import Dispatch
 import FoundationEssentials
 import Glibc
+import Synchronization
 
 /// What the user asked `daxpin lab` for.
 public struct LabOptions: Sendable {
@@ -18,11 +20,18 @@ public struct LabOptions: Sendable {
   public var initScript: String
   /// The emulator to run (tests put a stand-in here).
   public var qemuBinary: String
+  /// Guests booted at once.
+  public var jobs: Int
+  /// Put the per-step breakdown (`LabTimeline.steps`) into each run and report.
+  public var timings: Bool
+  /// Progress goes to a terminal: long steps (a kernel build, a download) redraw a status line
+  /// instead of printing a line every 30 s.
+  public var interactive = false
 
   public init(
     kernels: [LabKernelSpec], pmem: [PmemMode], accel: Accel?, outputDirectory: String, cacheDirectory: String,
     timeoutSeconds: Double, refresh: Bool, daxpinBinary: String, initScript: String,
-    qemuBinary: String = "qemu-system-x86_64"
+    qemuBinary: String = "qemu-system-x86_64", jobs: Int = 1, timings: Bool = false
   ) {
     self.qemuBinary = qemuBinary
     self.kernels = kernels
@@ -34,7 +43,12 @@ public struct LabOptions: Sendable {
     self.refresh = refresh
     self.daxpinBinary = daxpinBinary
     self.initScript = initScript
+    self.jobs = jobs
+    self.timings = timings
   }
+
+  /// The machine's online CPUs: `--jobs`' default.
+  public static var cores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }
 
 /// One boot: a kernel with one pmem mode, and what came of it.
@@ -58,17 +72,77 @@ public struct LabRun: Sendable {
   public var bootSeconds: Double?
   public var probeSeconds: Double?
   public var totalSeconds: Double
+  /// `pvh` or `bzimage`.
+  public var boot: String?
+  /// The base initramfs came from the cache.
+  public var initramfsCached: Bool?
+  /// The kernel's preparation, shared by its runs.
+  public var prepareSeconds: Double?
+  /// Where the seconds went (always collected; reported with `--timings`).
+  public var timeline: LabTimeline?
+  public var timings: [LabTiming] { timeline?.steps ?? [] }
+}
+
+/// A kernel made ready to boot: its tree, the image QEMU loads, each pmem mode's module order
+/// (guest paths) and the base initramfs. Shared by the kernel's runs.
+struct PreparedKernel: Sendable {
+  var tree: KernelTree
+  /// The PVH vmlinux, or the bzImage.
+  var image: String
+  var boot: String
+  var modules: [PmemMode: Result<[String], LabError>]
+  var base: Initramfs.Base
+  var seconds: Double
+}
+
+/// Runs handed from the preparing thread to the workers, in request order.
+final class RunQueue: Sendable {
+  struct Job: Sendable {
+    var index: Int
+    var kernel: PreparedKernel
+    var pmem: PmemMode
+  }
+  private let state = Mutex<(jobs: [Job], closed: Bool)>(([], false))
+  private let available = DispatchSemaphore(value: 0)
+  private let workers: Int
+
+  init(workers: Int) { self.workers = workers }
+
+  func push(_ job: Job) {
+    state.withLock { $0.jobs.append(job) }
+    available.signal()
+  }
+
+  /// No more jobs: each worker's next `next()` after the queue drains returns nil.
+  func close() {
+    state.withLock { $0.closed = true }
+    for _ in 0..<workers { available.signal() }
+  }
+
+  /// The oldest job, waiting for one; nil once closed and empty.
+  func next() -> Job? {
+    available.wait()
+    return state.withLock { $0.jobs.isEmpty ? nil : $0.jobs.removeFirst() }
+  }
 }
 
 /// The host side of the kernel lab: for each kernel and pmem mode, build an initramfs, boot it
 /// under QEMU, collect the guest's report from the serial console.
-public struct Lab {
+///
+/// Kernels are prepared one after the other, in the order asked, on the calling thread (apt and
+/// the cache are not shared between two preparations); each kernel's runs go to a queue as soon
+/// as it is ready, and `jobs` workers boot them, each run with its own QEMU, scratch directory
+/// and timeout. Results come back in the order asked, whatever finishes first.
+public struct Lab: Sendable {
   public var options: LabOptions
-  public var progress: (String) -> Void
+  public var progress: @Sendable (String) -> Void
+  /// A status line that replaces the previous one (`options.interactive` only).
+  public var status: @Sendable (String) -> Void
 
-  public init(options: LabOptions, progress: @escaping (String) -> Void) {
+  public init(options: LabOptions, progress: @escaping @Sendable (String) -> Void, status: @escaping @Sendable (String) -> Void = { _ in }) {
     self.options = options
     self.progress = progress
+    self.status = status
   }
 
   /// `--accel auto`: KVM only where it can really run a guest.
@@ -86,69 +160,140 @@ public struct Lab {
     try? fm.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
     let (accel, reason) = chooseAccel()
     progress("accelerator: \(reason)")
-    var runs: [LabRun] = []
-    for spec in options.kernels {
-      let start = MonotonicClock.seconds()
-      let tree: KernelTree
-      do {
-        tree = try kernelTree(spec)
-        progress("\(spec.label): kernel \(tree.release)\(tree.version.map { " (\($0))" } ?? "")")
-      } catch {
-        for pmem in options.pmem {
-          runs.append(LabRun(kernel: spec.label, pmem: pmem, error: "\(error)", totalSeconds: MonotonicClock.seconds() - start))
+    let count = options.kernels.count * options.pmem.count
+    let results = Mutex<[LabRun?]>(Array(repeating: nil, count: count))
+    let workers = max(1, min(options.jobs, count))
+    let queue = RunQueue(workers: workers)
+    let group = DispatchGroup()
+    for w in 0..<workers {
+      // A serial queue of its own gets a thread of its own: the workers block in their boots.
+      DispatchQueue(label: "daxpin.lab.worker.\(w)").async(group: group) {
+        while let job = queue.next() {
+          let run = boot(job.kernel, pmem: job.pmem, accel: accel, accelReason: reason)
+          results.withLock { $0[job.index] = run }
         }
-        progress("\(spec.label): ERROR \(error)")
-        continue
-      }
-      for pmem in options.pmem {
-        let run = boot(tree, pmem: pmem, accel: accel, accelReason: reason)
-        runs.append(run)
       }
     }
-    return runs
+    var index = 0
+    for spec in options.kernels {
+      let start = MonotonicClock.seconds()
+      do {
+        let kernel = try prepare(spec)
+        for pmem in options.pmem {
+          queue.push(.init(index: index, kernel: kernel, pmem: pmem))
+          index += 1
+        }
+      } catch {
+        progress("\(spec.label): ERROR \(error)")
+        for pmem in options.pmem {
+          let run = LabRun(kernel: spec.label, pmem: pmem, error: "\(error)", totalSeconds: MonotonicClock.seconds() - start)
+          results.withLock { $0[index] = run }
+          index += 1
+        }
+      }
+    }
+    queue.close()
+    group.wait()
+    return results.withLock { $0.map { $0! } }
+  }
+
+  /// Fetches or finds the kernel, resolves each pmem mode's modules, gets the base initramfs
+  /// from the cache or builds it, and the PVH vmlinux.
+  func prepare(_ spec: LabKernelSpec) throws(LabError) -> PreparedKernel {
+    let start = MonotonicClock.seconds()
+    let tree = try kernelTree(spec)
+    progress("\(spec.label): kernel \(tree.release)\(tree.version.map { " (\($0))" } ?? "")")
+    var modules: [PmemMode: Result<[String], LabError>] = [:]
+    var union: [String] = []
+    for pmem in options.pmem {
+      do {
+        let hostPaths = try ModuleClosure.resolve(tree: tree, pmem: pmem)
+        for m in hostPaths where !union.contains(m) { union.append(m) }
+        modules[pmem] = .success(hostPaths.compactMap { Initramfs.guestModulePath($0, release: tree.release) })
+      } catch {
+        modules[pmem] = .failure(error)
+      }
+    }
+    let t0 = MonotonicClock.seconds()
+    let base = try Initramfs(tree: tree, modules: union, daxpinBinary: options.daxpinBinary, initScript: options.initScript)
+      .base(cacheDirectory: options.cacheDirectory)
+    progress(
+      "\(spec.label): initramfs \(base.bytes / 1_048_576) MiB (\(base.files) files, daxpin \(base.daxpinBytes / 1_048_576) MiB) "
+        + (base.cached ? "from the cache" : "built and cached") + " in \(fmt2(MonotonicClock.seconds() - t0)) s")
+    var image = tree.image
+    var boot = "bzimage"
+    let (pvh, why) = PVHKernel.kernel(for: tree.image, cacheDirectory: options.cacheDirectory)
+    if let pvh {
+      image = pvh
+      boot = "pvh"
+    } else {
+      progress("\(spec.label): booting the bzImage: \(why)")
+    }
+    return PreparedKernel(tree: tree, image: image, boot: boot, modules: modules, base: base, seconds: MonotonicClock.seconds() - start)
   }
 
   func kernelTree(_ spec: LabKernelSpec) throws(LabError) -> KernelTree {
+    let log: @Sendable (String) -> Void = { [progress] in progress("\(spec.label): \($0)") }
+    let sink = ProgressSink(interactive: options.interactive, line: log, status: { [status] in status("\(spec.label): \($0)") })
     switch spec {
     case .debian(let d):
-      return try DebianKernelFetcher(cacheDirectory: options.cacheDirectory, log: { progress("  \($0)") }).fetch(d, refresh: options.refresh)
+      return try DebianKernelFetcher(cacheDirectory: options.cacheDirectory, log: log, progress: sink).fetch(d, refresh: options.refresh)
     case .path(let p):
       guard FileManager.default.fileExists(atPath: p) else { throw .usage("--kernel \(p): no such file or directory") }
       return try KernelTree.locate(label: spec.label, version: nil, root: p)
     case .source(let v):
-      return try SourceKernelBuilder(cacheDirectory: options.cacheDirectory, log: { progress("  \($0)") }).build(version: v, refresh: options.refresh)
+      return try SourceKernelBuilder(cacheDirectory: options.cacheDirectory, log: log, progress: sink).build(version: v, refresh: options.refresh)
     }
   }
 
-  func boot(_ tree: KernelTree, pmem: PmemMode, accel: Accel, accelReason: String) -> LabRun {
-    let start = MonotonicClock.seconds()
-    var run = boot(tree, pmem: pmem, accel: accel, accelReason: accelReason, start: start)
-    run.totalSeconds = MonotonicClock.seconds() - start
+  func boot(_ kernel: PreparedKernel, pmem: PmemMode, accel: Accel, accelReason: String) -> LabRun {
+    var timeline = LabTimeline(start: MonotonicClock.seconds())
+    var run = boot(kernel, pmem: pmem, accel: accel, accelReason: accelReason, timeline: &timeline)
+    timeline.end = MonotonicClock.seconds()
+    run.totalSeconds = timeline.end! - timeline.start
+    run.timeline = timeline
+    if options.timings, let path = run.reportPath, var report = run.report {
+      report.lab?.timings = timeline.steps
+      report.lab?.totalSeconds = run.totalSeconds
+      report.lab?.qemuCPUSeconds = timeline.qemuCPUSeconds
+      if let json = try? ReportJSON.encode(report) { try? Data(json.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) }
+      run.report = report
+    }
     return run
   }
 
-  private func boot(_ tree: KernelTree, pmem: PmemMode, accel: Accel, accelReason: String, start: Double) -> LabRun {
+  private func boot(
+    _ kernel: PreparedKernel, pmem: PmemMode, accel: Accel, accelReason: String, timeline: inout LabTimeline
+  ) -> LabRun {
+    let tree = kernel.tree
+    let start = timeline.start
     let name = "\(tree.label)-\(pmem.rawValue)"
     var run = LabRun(kernel: tree.label, release: tree.release, pmem: pmem, totalSeconds: 0)
-    let scratch: String
-    do { scratch = try HostProcess.scratchDirectory() } catch {
-      run.error = "\(error)"
+    run.boot = kernel.boot
+    run.initramfsCached = kernel.base.cached
+    run.prepareSeconds = kernel.seconds
+    func fail(_ why: String, console: LabConsole? = nil) -> LabRun {
+      run.error = why
+      run.consoleTail = console?.tail(40)
+      progress("\(name): ERROR \(why)")
       return run
     }
+    let modules: [String]
+    switch kernel.modules[pmem] {
+    case .success(let m): modules = m
+    case .failure(let e): return fail("\(e)")
+    case nil: return fail("no module order for \(pmem.rawValue)")
+    }
+    let scratch: String
+    do { scratch = try HostProcess.scratchDirectory() } catch { return fail("\(error)") }
     defer { HostProcess.removeTree(scratch) }
 
-    let built: Initramfs.Built
+    let initrd = scratch + "/initramfs.cpio"
     do {
-      let modules = try ModuleClosure.resolve(tree: tree, pmem: pmem)
-      built = try Initramfs(tree: tree, pmem: pmem, modules: modules, daxpinBinary: options.daxpinBinary, initScript: options.initScript)
-        .build(to: scratch + "/initramfs.cpio", scratch: scratch)
-      progress("\(name): initramfs \(built.bytes / 1_048_576) MiB (\(built.files) files, daxpin \(built.daxpinBytes / 1_048_576) MiB)")
+      try Initramfs.assemble(base: kernel.base.path, runArchive: Initramfs.runArchive(pmem: pmem, modules: modules), to: initrd)
     } catch {
-      run.error = "\(error)"
-      progress("\(name): ERROR \(error)")
-      return run
+      return fail("\(error)")
     }
-
     var nvdimms: [String] = []
     if pmem == .nvdimm {
       for i in 0..<LabLayout.standard.regions {
@@ -160,29 +305,44 @@ public struct Lab {
     }
     let console = "\(options.outputDirectory)/\(name).console.log"
     try? FileManager.default.removeItem(atPath: console)
-    var qemu = QEMUCommand(accel: accel, kernel: tree.image, initrd: built.path, console: console, pmem: pmem, nvdimmFiles: nvdimms)
+    var qemu = QEMUCommand(accel: accel, kernel: kernel.image, initrd: initrd, console: console, pmem: pmem, nvdimmFiles: nvdimms)
     qemu.binary = options.qemuBinary
-    progress("\(name): booting (\(accel.rawValue))")
+    qemu.firmwareLog = scratch + "/firmware.log"
+    progress("\(name): booting (\(accel.rawValue), \(kernel.boot == "pvh" ? "PVH" : "bzImage"))")
     let pid: pid_t
+    timeline.spawned = MonotonicClock.seconds()
     do { pid = try HostProcess.spawn(qemu.arguments, stdout: scratch + "/qemu.out", stderr: scratch + "/qemu.err") } catch {
-      run.error = "\(error)"
-      return run
+      return fail("\(error)")
     }
+    let consoleFollower = FileFollower(console)
+    let firmwareFollower = FileFollower(scratch + "/firmware.log")
     var bootAt: Double?
     var probeStart: Double?
     var probeEnd: Double?
     var exit: HostProcess.Exit?
     var killedFor: String?
-    while exit == nil {
-      usleep(200_000)
-      exit = HostProcess.poll(pid)
-      let text = HostProcess.readFile(console) ?? ""
+    var panicSeen: Double?
+    func follow(flush: Bool = false) {
       let now = MonotonicClock.seconds()
-      if bootAt == nil, text.contains("DAXPIN-LAB: kernel") { bootAt = now }
-      if probeStart == nil, text.contains("===DAXPIN-BEGIN probe===") { probeStart = now }
-      if probeEnd == nil, text.contains("===DAXPIN-END probe") { probeEnd = now }
-      if exit == nil, text.contains("Kernel panic - not syncing") {
-        usleep(500_000)
+      for line in firmwareFollower.poll(now: now, flush: flush) where timeline.firmwareHandedOff == nil && line.hasPrefix("Booting from") {
+        timeline.firmwareHandedOff = now
+      }
+      timeline.firmwareStarted = timeline.firmwareStarted ?? firmwareFollower.firstByteAt
+      for line in consoleFollower.poll(now: now, flush: flush) {
+        if let m = LabTimeline.mark(in: line) { timeline.marks.append(.init(uptime: m.uptime, step: m.step, seen: now)) }
+        if bootAt == nil, line.contains("DAXPIN-LAB: kernel") { bootAt = now }
+        if probeStart == nil, line.hasPrefix("===DAXPIN-BEGIN probe") { probeStart = now }
+        if probeEnd == nil, line.hasPrefix("===DAXPIN-END probe") { probeEnd = now }
+        if panicSeen == nil, line.contains("Kernel panic - not syncing") { panicSeen = now }
+      }
+    }
+    while exit == nil {
+      usleep(25_000)
+      exit = HostProcess.poll(pid)
+      follow(flush: exit != nil)
+      let now = MonotonicClock.seconds()
+      // Half a second for the panic's backtrace to reach the console.
+      if exit == nil, let p = panicSeen, now - p > 0.5 {
         HostProcess.kill(pid)
         killedFor = "kernel panic"
         break
@@ -193,29 +353,35 @@ public struct Lab {
         break
       }
     }
+    timeline.exited = MonotonicClock.seconds()
+    timeline.qemuCPUSeconds = exit?.cpuSeconds
+    follow(flush: true)
     let parsed = LabConsole.parse(HostProcess.readFile(console) ?? "")
     run.bootSeconds = bootAt.map { $0 - start }
-    if let a = probeStart, let b = probeEnd { run.probeSeconds = b - a }
-    let qemuErr = (HostProcess.readFile(scratch + "/qemu.err") ?? "").trimmingCharacters(in: "\n ")
-    func fail(_ why: String) -> LabRun {
-      run.error = why
-      run.consoleTail = parsed.tail(40)
-      progress("\(name): ERROR \(why)")
-      return run
+    if let p = timeline.seconds(from: "lists", to: "probe") {
+      run.probeSeconds = p
+    } else if let a = probeStart, let b = probeEnd {
+      run.probeSeconds = b - a
     }
-    if let killedFor { return fail(killedFor) }
-    if parsed.panicked { return fail("kernel panic") }
-    if let e = parsed.errors.first { return fail("guest setup failed: \(e)") }
+    let qemuErr = (HostProcess.readFile(scratch + "/qemu.err") ?? "").trimmingCharacters(in: "\n ")
+    if let killedFor { return fail(killedFor, console: parsed) }
+    if parsed.panicked { return fail("kernel panic", console: parsed) }
+    if let e = parsed.errors.first { return fail("guest setup failed: \(e)", console: parsed) }
     guard let text = parsed.sections["probe"] else {
-      return fail("no report on the console (QEMU \(exit.map { "exit \($0.status.map(String.init) ?? "signal")" } ?? "?")\(qemuErr.isEmpty ? "" : ": \(qemuErr.suffix(300))"))")
+      return fail(
+        "no report on the console (QEMU \(exit.map { "exit \($0.status.map(String.init) ?? "signal")" } ?? "?")\(qemuErr.isEmpty ? "" : ": \(qemuErr.suffix(300))"))",
+        console: parsed)
     }
     guard var report = try? ReportJSON.decode(Report.self, from: text) else {
-      return fail("the probe report between the markers is not valid JSON (daxpin exit \(parsed.exitCodes["probe"].map(String.init) ?? "?"))")
+      return fail(
+        "the probe report between the markers is not valid JSON (daxpin exit \(parsed.exitCodes["probe"].map(String.init) ?? "?"))",
+        console: parsed)
     }
     report.lab = LabInfo(
       kernel: tree.label, packageVersion: tree.version, pmem: pmem.rawValue, accel: accel.rawValue, accelReason: accelReason,
       bootSeconds: run.bootSeconds, probeSeconds: run.probeSeconds, totalSeconds: MonotonicClock.seconds() - start,
-      initramfsBytes: built.bytes)
+      initramfsBytes: Initramfs.size(initrd), boot: kernel.boot,
+      prepareSeconds: options.timings ? kernel.seconds : nil, initramfsCached: options.timings ? kernel.base.cached : nil)
     let path = "\(options.outputDirectory)/\(name).json"
     if let json = try? ReportJSON.encode(report) {
       try? Data(json.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
@@ -231,9 +397,16 @@ public struct Lab {
       if !run.contract!.isEmpty { progress("\(name): \(run.contract!.count) disagreements with profile \(profile.rawValue)") }
     }
     let s = report.summary
-    progress("\(name): \(s.pass) pass, \(s.fail) fail, \(s.skip) skip, \(s.error) error (boot \(fmt(run.bootSeconds)) s, probe \(fmt(run.probeSeconds)) s)")
+    progress(
+      "\(name): \(s.pass) pass, \(s.fail) fail, \(s.skip) skip, \(s.error) error (boot \(fmt(run.bootSeconds)) s, probe \(fmt(run.probeSeconds)) s, total \(fmt(MonotonicClock.seconds() - start)) s)")
     return run
   }
+}
+
+/// Seconds to two decimals (`0.05`).
+func fmt2(_ v: Double) -> String {
+  let c = Int((v * 100).rounded())
+  return "\(c / 100).\(c % 100 < 10 ? "0" : "")\(c % 100)"
 }
 
 /// Seconds to one decimal (`27.4`), `?` when unknown.

@@ -25,4 +25,10 @@ public enum LabInstallation {
     }
     return nil
   }
+
+  /// `$XDG_CACHE_HOME/daxpin`, else `$HOME/.cache/daxpin` (`/root` when HOME is unset).
+  public static func defaultCacheDirectory() -> String {
+    if let xdg = getenv("XDG_CACHE_HOME") { return String(cString: xdg) + "/daxpin" }
+    return (getenv("HOME").map { String(cString: $0) } ?? "/root") + "/.cache/daxpin"
+  }
 }

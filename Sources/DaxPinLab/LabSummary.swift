@@ -18,6 +18,34 @@ public enum LabSummary {
   }
 }
 
+extension LabSummary {
+  /// `--timings`: one row per run, one column per step, in seconds; steps a run lacks are `-`.
+  public static func timings(_ runs: [LabRun]) -> String {
+    var steps: [String] = []
+    for r in runs { for t in r.timings where !steps.contains(t.step) { steps.append(t.step) } }
+    guard !steps.isEmpty else { return "" }
+    func col(_ v: String, _ w: Int) -> String { v.count >= w ? v + " " : String(repeating: " ", count: w - v.count) + v + " " }
+    let width = steps.map { max($0.count, 5) }
+    var lines = ["", "timings (s)", "run" + String(repeating: " ", count: 22) + zip(steps, width).map { col($0, $1) }.joined() + "  total  qemu-cpu"]
+    for r in runs {
+      let name = "\(r.kernel)-\(r.pmem.rawValue)"
+      let byStep = Dictionary(r.timings.map { ($0.step, $0.seconds) }, uniquingKeysWith: +)
+      let cells = zip(steps, width).map { col(byStep[$0].map(fmt2) ?? "-", $1) }.joined()
+      lines.append(name.padding(25) + cells + "  " + fmt2(r.totalSeconds) + "  " + (r.timeline?.qemuCPUSeconds.map(fmt2) ?? "-"))
+    }
+    let prepared = runs.compactMap { r in r.prepareSeconds.map { (r.kernel, $0, r.initramfsCached ?? false) } }
+    var seen: Set<String> = []
+    for (kernel, seconds, cached) in prepared where seen.insert(kernel).inserted {
+      lines.append("\(kernel): prepared in \(fmt2(seconds)) s (initramfs \(cached ? "from the cache" : "built")), shared by its runs")
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }
+}
+
+extension String {
+  func padding(_ width: Int) -> String { count >= width ? self + " " : self + String(repeating: " ", count: width - count) }
+}
+
 public enum LabCheck {
   /// What the README's test command requires of every lab run.
   public static func problems(_ runs: [LabRun]) -> [String] {

@@ -27,22 +27,30 @@ public enum ModuleClosure {
   }
 
   /// The .ko files to load, in order, each once. Throws naming the first required module the
-  /// kernel has neither built in nor as a module.
+  /// kernel has neither built in nor as a module. One `modprobe -a -D` for the whole list.
   public static func resolve(tree: KernelTree, pmem: PmemMode) throws(LabError) -> [String] {
     guard let root = tree.modulesRoot else { return [] }  // a built-in-only kernel
-    var order: [String] = []
-    for (name, required) in wanted(pmem: pmem).map({ ($0, true) }) + optional.map({ ($0, false) }) {
-      // -C /dev/null: only the kernel's own metadata (modules.dep, softdeps), never the host's
-      // /etc/modprobe.d (ndctl's "install libnvdimm ..." rule would hide libnvdimm).
-      let r = try? HostProcess.run(["modprobe", "-C", "/dev/null", "-d", root, "-S", tree.release, "-D", name])
-      guard let r, r.exit.succeeded else {
-        if required {
-          throw .setup("kernel \(tree.release) lacks module \(name) (neither built in nor in modules.dep)")
-        }
-        continue
-      }
-      for case .insmod(let path) in parse(r.stdout) where !order.contains(path) { order.append(path) }
+    let names = wanted(pmem: pmem) + optional
+    // -C /dev/null: only the kernel's own metadata (modules.dep, softdeps), never the host's
+    // /etc/modprobe.d (ndctl's "install libnvdimm ..." rule would hide libnvdimm).
+    let r: HostProcess.Output
+    do { r = try HostProcess.run(["modprobe", "-C", "/dev/null", "-d", root, "-S", tree.release, "-a", "-D"] + names) } catch {
+      throw .setup("\(error)")
     }
+    let missing = Set(notFound(r.stderr))
+    if let name = wanted(pmem: pmem).first(where: missing.contains) {
+      throw .setup("kernel \(tree.release) lacks module \(name) (neither built in nor in modules.dep)")
+    }
+    var order: [String] = []
+    for case .insmod(let path) in parse(r.stdout) where !order.contains(path) { order.append(path) }
     return order
+  }
+
+  /// The names in `modprobe: WARNING: Module NAME not found in directory ...` (or FATAL).
+  static func notFound(_ stderr: String) -> [String] {
+    stderr.split(separator: "\n").compactMap { line in
+      guard let r = line.firstRange(of: "Module "), let end = line.firstRange(of: " not found") else { return nil }
+      return String(line[r.upperBound..<end.lowerBound])
+    }
   }
 }

@@ -347,22 +347,77 @@ func blackHole(_ v: UInt8) { _ = v }
 /// `/proc/self/smaps`: a header line per VMA (`start-end perms offset dev inode path`), then
 /// `Key: value` lines, `VmFlags:` among them.
 enum SmapsParser {
+  /// The VMA holding `address` in /proc/self/smaps text: its path (the header's sixth field on)
+  /// and its VmFlags. Works on the UTF-8 bytes: the probe reads smaps once per cell, and in a TCG
+  /// guest splitting every line of it into Strings cost a few milliseconds each time.
   static func vma(containing address: UInt, in text: String) -> VMAInfo? {
-    var inside = false
-    var path = ""
-    for line in text.split(separator: "\n") {
-      if let dash = line.firstIndex(of: "-"), let space = line.firstIndex(of: " "), dash < space,
-        let start = UInt(line[..<dash], radix: 16), let end = UInt(line[line.index(after: dash)..<space], radix: 16)
-      {
-        inside = address >= start && address < end
-        if inside {
-          let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-          path = fields.count == 6 ? fields[5].trimmingCharacters(in: " ") : ""
+    var text = text
+    return text.withUTF8 { b -> VMAInfo? in
+      let n = b.count
+      func string(_ s: Int, _ e: Int) -> String { String(decoding: UnsafeBufferPointer(rebasing: b[s..<e]), as: UTF8.self) }
+      func hexDigit(_ c: UInt8) -> UInt? {
+        switch c {
+        case 0x30...0x39: UInt(c - 0x30)
+        case 0x61...0x66: UInt(c - 0x61 + 10)
+        case 0x41...0x46: UInt(c - 0x41 + 10)
+        default: nil
         }
-      } else if inside, line.hasPrefix("VmFlags:") {
-        return VMAInfo(path: path, flags: line.dropFirst("VmFlags:".count).split(separator: " ").map(String.init))
       }
+      /// A hex number filling b[s..<e] exactly (as `UInt(_:radix: 16)`: a leading + allowed).
+      func hex(_ s: Int, _ e: Int) -> UInt? {
+        var i = s
+        if i < e && b[i] == 0x2B { i += 1 }
+        guard i < e else { return nil }
+        var v: UInt = 0
+        while i < e {
+          guard let d = hexDigit(b[i]), v <= (UInt.max - d) / 16 else { return nil }
+          v = v * 16 + d
+          i += 1
+        }
+        return v
+      }
+      var inside = false
+      var path = ""
+      var i = 0
+      while i < n {
+        var end = i
+        while end < n && b[end] != 0x0A { end += 1 }
+        defer { i = end + 1 }
+        // A header: `start-end perms offset dev inode [path]`, the first "-" before the first " ".
+        var dash = -1, space = -1
+        var k = i
+        while k < end && (dash < 0 || space < 0) {
+          if b[k] == 0x2D && dash < 0 { dash = k }
+          if b[k] == 0x20 && space < 0 { space = k }
+          k += 1
+        }
+        if dash >= 0, space >= 0, dash < space, let start = hex(i, dash), let stop = hex(dash + 1, space) {
+          inside = address >= start && address < stop
+          if inside {
+            // Five space-separated fields, then the rest, trimmed of spaces.
+            var p = i
+            for _ in 0..<5 {
+              while p < end && b[p] == 0x20 { p += 1 }
+              while p < end && b[p] != 0x20 { p += 1 }
+            }
+            while p < end && b[p] == 0x20 { p += 1 }
+            var q = end
+            while q > p && b[q - 1] == 0x20 { q -= 1 }
+            path = string(p, q)
+          }
+        } else if inside, end - i >= 8, string(i, i + 8) == "VmFlags:" {
+          var flags: [String] = []
+          var p = i + 8
+          while p < end {
+            while p < end && b[p] == 0x20 { p += 1 }
+            let s = p
+            while p < end && b[p] != 0x20 { p += 1 }
+            if p > s { flags.append(string(s, p)) }
+          }
+          return VMAInfo(path: path, flags: flags)
+        }
+      }
+      return nil
     }
-    return nil
   }
 }

@@ -3,7 +3,6 @@ import DaxPinCore
 import DaxPinLab
 import DaxPinLinux
 import FoundationEssentials
-import Glibc
 
 /// `daxpin lab`: boot real kernels under QEMU with emulated pmem and a virtual IOMMU, and probe.
 struct LabCommand: ParsableCommand {
@@ -42,6 +41,13 @@ struct LabCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Seconds before a boot counts as hung.", valueName: "SECONDS"))
   var timeout: Double = 300
 
+  @Option(help: ArgumentHelp(
+    "Guests booted at once (default: the number of cores; each TCG guest uses one).", valueName: "N"))
+  var jobs: Int = LabOptions.cores
+
+  @Flag(help: "Print where each run's seconds went (QEMU, firmware, kernel, modules, namespaces, mkfs, probe, contract, shutdown) and put it in the reports.")
+  var timings = false
+
   @Flag(help: "Fetch kernels again even when cached.")
   var refresh = false
 
@@ -51,19 +57,33 @@ struct LabCommand: ParsableCommand {
   func run() throws {
     let specs: [LabKernelSpec]
     do { specs = try kernels.map { s throws(LabError) in try LabKernelSpec(parsing: s) } } catch { throw ValidationError("\(error)") }
+    guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
     let modes = pmem.modes
     let accelChoice = accel.accel
     guard LinuxHost().privileged else { throw Exit.toolFailure("lab needs root: it runs apt-get download and depmod into its cache (run: sudo daxpin lab)") }
     guard let initScript = LabInstallation.initScript() else {
       throw Exit.toolFailure("cannot find scripts/lab/init next to the daxpin binary: run daxpin from its source checkout")
     }
-    let home = getenv("HOME").map { String(cString: $0) } ?? "/root"
     let options = LabOptions(
       kernels: specs, pmem: modes, accel: accelChoice, outputDirectory: outputDirectory,
-      cacheDirectory: cache ?? (getenv("XDG_CACHE_HOME").map { String(cString: $0) + "/daxpin" } ?? home + "/.cache/daxpin"),
-      timeoutSeconds: timeout, refresh: refresh, daxpinBinary: LabInstallation.selfPath(), initScript: initScript)
+      cacheDirectory: cache ?? LabInstallation.defaultCacheDirectory(),
+      timeoutSeconds: timeout, refresh: refresh, daxpinBinary: LabInstallation.selfPath(), initScript: initScript, jobs: jobs,
+      timings: timings)
+    // Ctrl-C, SIGTERM, SIGHUP: the guests' QEMUs (and any apt-get or make) lead process groups of
+    // their own, so the lab stops them and removes its scratch directories before it exits by
+    // the signal.
+    let stops = LabInterrupts.stopChildrenOnSignal { Stderr.line($0) }
+    defer { stops.cancel() }
+    var labOptions = options
+    let tty = StandardError.isTerminal
+    labOptions.interactive = tty
     let start = MonotonicClock.seconds()
-    let runs = Lab(options: options) { Stderr.line("lab: \($0)") }.run()
+    // On a terminal a status line (a kernel build's progress) is redrawn in place; every other
+    // line first clears it.
+    let lab = Lab(
+      options: labOptions, progress: { Stderr.line((tty ? "\r\u{1B}[K" : "") + "lab: \($0)") },
+      status: { Stderr.status("lab: \($0)") })
+    let runs = lab.run()
 
     // Everything for standard output is gathered and written once, checked (`Stdout`).
     var out = ""
@@ -78,6 +98,7 @@ struct LabCommand: ParsableCommand {
       }
     }
     say(LabSummary.table(runs), terminator: "")
+    if timings { say(LabSummary.timings(runs), terminator: "") }
     let reports = runs.compactMap(\.report)
     var matrixFailed = false
     if !reports.isEmpty {

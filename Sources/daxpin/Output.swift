@@ -63,4 +63,6 @@ enum Stdout {
 enum Stderr {
   /// One line on standard error (fd 2), unbuffered.
   static func line(_ s: String) { StandardError.line(s) }
+  /// A status line on a terminal, redrawn in place (`StandardError.status`).
+  static func status(_ s: String) { StandardError.status(s) }
 }

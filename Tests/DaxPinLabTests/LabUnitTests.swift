@@ -42,7 +42,8 @@ struct LabUnitTests {
     let q = QEMUCommand(accel: .tcg, kernel: "/k", initrd: "/i", console: "/c", pmem: .memmap)
     let a = q.arguments
     #expect(a.first == "qemu-system-x86_64")
-    #expect(a.contains("q35,kernel-irqchip=split"))
+    #expect(a.contains("q35,kernel-irqchip=split,max-ram-below-4g=1024M"))
+    #expect(a[a.firstIndex(of: "-m")! + 1] == "2688M", "1 GiB below 4 GiB, the regions above")
     #expect(a.contains("intel-iommu,intremap=on,caching-mode=on"))
     #expect(a.contains("edu,addr=\(String(LabLayout.standard.vfioSlot, radix: 16))"))
     #expect(a.contains("tcg"))
@@ -60,7 +61,14 @@ struct LabUnitTests {
     #expect(n.arguments.contains("memory-backend-file,id=nvmem1,share=on,mem-path=/b,size=514M,align=2M"))
     #expect(n.arguments.contains("nvdimm,memdev=nvmem1,id=nvdimm1,label-size=128K"))
     #expect(!n.kernelCommandLine.contains("memmap="))
-    #expect(n.arguments.contains("2048M,slots=4,maxmem=6144M"))
+    #expect(n.arguments.contains("1024M,slots=4,maxmem=5120M"))
+    #expect(!n.arguments.contains("isa-debugcon,iobase=0x402,chardev=fwlog"))
+    var f = n
+    f.firmwareLog = "/fw"
+    #expect(f.arguments.contains("file,id=fwlog,path=/fw"))
+    #expect(f.arguments.contains("isa-debugcon,iobase=0x402,chardev=fwlog"))
+    #expect(q.kernelCommandLine.contains("cryptomgr.notests"))
+    #expect(q.kernelCommandLine.contains("no_timer_check"))
   }
 
   @Test func accelAuto() {
@@ -127,6 +135,148 @@ struct LabUnitTests {
     let second = b.count > 120 ? String(decoding: b[120..<190], as: UTF8.self) : ""
     #expect(second.contains("000081ED"))
     #expect(String(decoding: b, as: UTF8.self).contains("TRAILER!!!"))
+  }
+
+  @Test func gzipBase64Sections() {
+    let text = """
+      ===DAXPIN-BEGIN probe gzip-base64===\r
+      H4sIAAAAAAAEA6tWSlSyUjCs5QIA+qFHXAkAAAA=\r
+      ===DAXPIN-END probe rc=0===\r
+      ===DAXPIN-BEGIN contract gzip-base64===\r
+      bm90IGd6aXA=\r
+      ===DAXPIN-END contract rc=0===\r
+      """
+    let c = LabConsole.parse(text)
+    #expect(c.sections["probe"] == "{\"a\": 1}\n")
+    #expect(c.exitCodes["probe"] == 0)
+    #expect(c.sections["contract"] == "bm90IGd6aXA=", "what does not decode stays as it came, and fails as JSON")
+  }
+
+  @Test func timelineMarksAndSteps() {
+    #expect(LabTimeline.mark(in: "DAXPIN-LAB: t=12.34 modules") ?? (0, "") == (12.34, "modules"))
+    #expect(LabTimeline.mark(in: "DAXPIN-LAB: kernel 6.1.0") == nil)
+    #expect(LabTimeline.mark(in: "[ 1.0] x DAXPIN-LAB: t=abc init") == nil)
+    var t = LabTimeline(start: 100)
+    t.spawned = 100.5
+    t.firmwareStarted = 100.75
+    t.firmwareHandedOff = 101
+    // The kernel's clock started at 101.25: the mark seen soonest after it was printed says so.
+    t.marks = [.init(uptime: 2, step: "init", seen: 103.5), .init(uptime: 3, step: "modules", seen: 104.25), .init(uptime: 5, step: "sync", seen: 106.5)]
+    t.exited = 106.5
+    t.end = 107
+    #expect(t.kernelZero == 101.25)
+    #expect(t.steps == [
+      LabTiming(step: "initramfs", seconds: 0.5), LabTiming(step: "qemu", seconds: 0.25), LabTiming(step: "firmware", seconds: 0.25),
+      LabTiming(step: "loader", seconds: 0.25), LabTiming(step: "kernel", seconds: 2), LabTiming(step: "modules", seconds: 1),
+      LabTiming(step: "sync", seconds: 2), LabTiming(step: "shutdown", seconds: 0.25), LabTiming(step: "collect", seconds: 0.5),
+    ])
+    #expect(t.steps.map(\.seconds).reduce(0, +) == 7, "the steps add up to the run")
+    // A guest clock that jumped ahead before /init (seen on a busy host): loader and kernel are
+    // one step by the host's clock; a later jump is measured by the host too.
+    var jumped = t
+    jumped.marks = [.init(uptime: 88, step: "init", seen: 103.5), .init(uptime: 89, step: "modules", seen: 104.5), .init(uptime: 150, step: "sync", seen: 106.5)]
+    #expect(jumped.kernelZero == nil)
+    #expect(jumped.steps == [
+      LabTiming(step: "initramfs", seconds: 0.5), LabTiming(step: "qemu", seconds: 0.25), LabTiming(step: "firmware", seconds: 0.25),
+      LabTiming(step: "loader+kernel", seconds: 2.5), LabTiming(step: "modules", seconds: 1), LabTiming(step: "sync", seconds: 2),
+      LabTiming(step: "shutdown", seconds: 0), LabTiming(step: "collect", seconds: 0.5),
+    ])
+    // A run that died early: only what is known.
+    var dead = LabTimeline(start: 0)
+    dead.spawned = 1
+    dead.exited = 3
+    #expect(dead.steps.map(\.step) == ["initramfs"])
+  }
+
+  @Test func modulesNotFound() {
+    let err = "modprobe: WARNING: Module iommufd not found in directory /r/lib/modules/6.1\nmodprobe: FATAL: Module nd_e820 not found in directory /r\n"
+    #expect(ModuleClosure.notFound(err) == ["iommufd", "nd_e820"])
+  }
+
+  @Test func runArchiveIsSmallAndAligned() {
+    let a = Initramfs.runArchive(pmem: .nvdimm, modules: ["/lib/modules/6.1/kernel/drivers/acpi/nfit/nfit.ko"])
+    #expect(a.count % 4 == 0)
+    #expect(a.count < 1024)
+    let text = String(decoding: a, as: UTF8.self)
+    #expect(text.contains("PMEM_MODE=nvdimm"))
+    #expect(text.contains("MODULES=\"/lib/modules/6.1/kernel/drivers/acpi/nfit/nfit.ko\""))
+    #expect(Initramfs.guestModulePath("/c/root/usr/lib/modules/6.1/kernel/fs/xfs/xfs.ko.xz", release: "6.1") == "/lib/modules/6.1/kernel/fs/xfs/xfs.ko")
+    #expect(Initramfs.guestModulePath("/elsewhere/xfs.ko", release: "6.1") == nil)
+  }
+
+  @Test func pvhPayloadAndNote() {
+    // A bzImage: setup_sects 1, so the protected-mode part starts at 1024; the payload sits at
+    // offset 16 in it, 10 bytes of xz magic and data followed by the 4-byte size.
+    var bz = [UInt8](repeating: 0, count: 2048)
+    bz.replaceSubrange(0x202..<0x206, with: Array("HdrS".utf8))
+    bz[0x206] = 0x0F
+    bz[0x207] = 0x02
+    bz[0x1F1] = 1
+    bz[0x248] = 16
+    bz[0x24C] = 14
+    let payload: [UInt8] = [0xFD, 0x37, 0x7A, 0x58, 0x5A, 0x00, 1, 2, 3, 4, 0x78, 0x56, 0x34, 0x12]
+    bz.replaceSubrange((1024 + 16)..<(1024 + 30), with: payload)
+    let p = PVHKernel.payload(ofBzImage: bz)
+    #expect(p.map { Array($0.data) } == Array(payload.prefix(10)))
+    #expect(p?.size == 0x1234_5678)
+    #expect(p.flatMap { PVHKernel.compressor(of: $0.data)?.name } == "xz")
+    bz[0x206] = 0x07  // boot protocol 2.07: no payload fields
+    #expect(PVHKernel.payload(ofBzImage: bz) == nil)
+
+    #expect(PVHKernel.hasPVHEntry(elf: Self.elf(noteType: 18)))
+    #expect(!PVHKernel.hasPVHEntry(elf: Self.elf(noteType: 17)))
+    #expect(!PVHKernel.hasPVHEntry(elf: [UInt8](repeating: 0, count: 256)))
+  }
+
+  /// An ELF64 header with one PT_NOTE holding one "Xen" note of `noteType`.
+  static func elf(noteType: UInt8) -> [UInt8] {
+    var e = [UInt8](repeating: 0, count: 256)
+    e.replaceSubrange(0..<6, with: [0x7F, 0x45, 0x4C, 0x46, 2, 1])
+    e[0x20] = 64  // e_phoff
+    e[0x36] = 56  // e_phentsize
+    e[0x38] = 1  // e_phnum
+    e[64] = 4  // PT_NOTE
+    e[64 + 8] = 128  // p_offset
+    e[64 + 32] = 24  // p_filesz
+    e.replaceSubrange(128..<140, with: [4, 0, 0, 0, 8, 0, 0, 0, noteType, 0, 0, 0])
+    e.replaceSubrange(140..<144, with: [0x58, 0x65, 0x6E, 0])
+    return e
+  }
+
+  @Test func pvhKernelFromARealDebianImage() throws {
+    let cache = NSHomeDirectory() + "/.cache/daxpin/kernels/debian-6.1"
+    guard let version = try? String(contentsOfFile: cache + "/current", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+      let image = try? FileManager.default.contentsOfDirectory(atPath: "\(cache)/\(version)/root/boot").first(where: { $0.hasPrefix("vmlinuz-") })
+    else { return }  // no cached Debian kernel on this machine
+    let dir = NSTemporaryDirectory() + "pvh-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let (path, why) = PVHKernel.kernel(for: "\(cache)/\(version)/root/boot/\(image)", cacheDirectory: dir)
+    #expect(path != nil, "\(why)")
+    #expect(why == "extracted from the xz payload")
+    #expect(PVHKernel.kernel(for: "\(cache)/\(version)/root/boot/\(image)", cacheDirectory: dir).reason == "cached")
+  }
+
+  @Test func contentHashesAreRememberedByIdentity() throws {
+    let dir = NSTemporaryDirectory() + "hash-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let file = dir + "/f"
+    let memo = dir + "/memo"
+    try "hello\n".write(toFile: file, atomically: true, encoding: .utf8)
+    let real = try ContentHash.files([file], memoFile: memo)[file]
+    // b2sum -l 256 of "hello\n".
+    #expect(real == "93becc6e9882211c3ec3708c95bcd69baab7bb59c7f4bc84ce637b88a534b783")
+    let saved = try String(contentsOfFile: memo, encoding: .utf8)
+    #expect(saved.contains(" \(real!) \(file)"))
+    // A later invocation reads the memo: a digest planted there for the same identity is believed...
+    try saved.replacingOccurrences(of: real!, with: String(repeating: "0", count: 64)).write(toFile: memo, atomically: true, encoding: .utf8)
+    ContentHash.memo.withLock { $0 = ContentHash.Memo() }
+    #expect(try ContentHash.files([file], memoFile: memo)[file] == String(repeating: "0", count: 64))
+    // ...until the file changes.
+    try "hello again\n".write(toFile: file, atomically: false, encoding: .utf8)
+    let changed = try ContentHash.files([file], memoFile: memo)[file]
+    #expect(changed != real && changed != String(repeating: "0", count: 64))
+    #expect(try ContentHash.text("hello\n") == real)
   }
 
   @Test func bzImageRelease() throws {

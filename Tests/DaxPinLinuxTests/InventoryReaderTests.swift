@@ -20,6 +20,41 @@ struct InventoryReaderTests {
     #expect(c["CONFIG_GUP_TEST"] == nil, "an option the config never mentions is absent, not n")
   }
 
+  /// The byte-level config parser answers as the String one it replaced: on a distribution
+  /// config (a cached Debian one, when the lab has fetched it), with every option asked for, and
+  /// on odd lines.
+  @Test func configParserEqualsTheStringOne() throws {
+    let odd = """
+      CONFIG_FS_DAX=y
+        CONFIG_VFIO=m\t
+      CONFIG_CMDLINE="quiet \"x\""
+      CONFIG_EMPTY=
+      CONFIG_NOEQ
+      #CONFIG_DEV_DAX is not set
+      # CONFIG_IOMMUFD is not set
+      # CONFIG_GUP_TEST is not set  
+      # CONFIG_ is not set
+      CONFIG_=x
+      CONFIG_DEV_DAX=""
+      \u{00e9}CONFIG_X=y
+      """
+    let names = ["CONFIG_FS_DAX", "CONFIG_VFIO", "CONFIG_CMDLINE", "CONFIG_EMPTY", "CONFIG_NOEQ", "CONFIG_DEV_DAX", "CONFIG_IOMMUFD",
+      "CONFIG_GUP_TEST", "CONFIG_", "CONFIG_X"]
+    #expect(KernelConfigReader.parse(odd, options: names) == StringConfigParser.parse(odd, options: names))
+    #expect(KernelConfigReader.parse(odd) == StringConfigParser.parse(odd))
+    let cache = NSHomeDirectory() + "/.cache/daxpin/kernels"
+    let configs = (FileManager.default.enumerator(atPath: cache)?.allObjects as? [String] ?? []).filter { $0.contains("/boot/config-") }
+    for c in configs.prefix(4) {
+      let text = try String(contentsOfFile: cache + "/" + c, encoding: .utf8)
+      let all = text.split(separator: "\n").compactMap { line -> String? in
+        let l = line.hasPrefix("# ") ? line.dropFirst(2) : line
+        return l.hasPrefix("CONFIG_") ? String(l.prefix { $0 != "=" && $0 != " " }) : nil
+      }
+      #expect(KernelConfigReader.parse(text) == StringConfigParser.parse(text), "\(c)")
+      #expect(KernelConfigReader.parse(text, options: all) == StringConfigParser.parse(text, options: all), "\(c)")
+    }
+  }
+
   @Test func configFallsBackToBoot() throws {
     let tree = try FixtureTree()
     try tree.file("/boot/config-6.1.0-lab", "CONFIG_FS_DAX=y\n# CONFIG_VFIO is not set\n")
@@ -150,5 +185,26 @@ struct LiveInventoryTests {
     let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     let busCount = out.components(separatedBy: "\"provider\"").count - 1
     #expect(LinuxInventory().collect().pmem.buses.count == busCount)
+  }
+}
+
+/// The String-splitting config parser the byte-level one replaced: the oracle for it.
+enum StringConfigParser {
+  static func parse(_ text: String, options: [String] = KernelInfo.relevantOptions) -> [String: String] {
+    let wanted = Set(options)
+    var out: [String: String] = [:]
+    for raw in text.split(separator: "\n") {
+      let line = raw.trimmingCharacters(in: " \t")
+      if line.hasPrefix("# CONFIG_"), line.hasSuffix(" is not set") {
+        let name = String(line.dropFirst(2).dropLast(" is not set".count))
+        if wanted.contains(name) { out[name] = "n" }
+      } else if line.hasPrefix("CONFIG_"), let eq = line.firstIndex(of: "=") {
+        let name = String(line[..<eq])
+        if wanted.contains(name) {
+          out[name] = String(line[line.index(after: eq)...]).trimmingCharacters(in: "\"")
+        }
+      }
+    }
+    return out
   }
 }

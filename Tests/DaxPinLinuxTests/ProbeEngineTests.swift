@@ -149,6 +149,36 @@ struct LinuxKernelTests {
     #expect(SmapsParserProbe.vma(0x1000, text) == nil)
   }
 
+  /// The byte-level parser answers as the String one it replaced, for every VMA of this
+  /// process's real smaps (start, middle, last byte, just past the end).
+  @Test func smapsParserEqualsTheStringOne() throws {
+    let text = try #require(FileTree(root: "").read("/proc/self/smaps", limit: 64 << 20))
+    var addresses: [UInt] = [0, 0x1000, UInt.max]
+    for line in text.split(separator: "\n") {
+      guard let dash = line.firstIndex(of: "-"), let space = line.firstIndex(of: " "), dash < space,
+        let a = UInt(line[..<dash], radix: 16), let b = UInt(line[line.index(after: dash)..<space], radix: 16)
+      else { continue }
+      addresses += [a, a + (b - a) / 2, b - 1, b]
+    }
+    #expect(addresses.count > 40)
+    let odd = """
+      7f0000000000-7f0000200000 rw-s 00000000 00:01 1234     /path with  spaces  
+      VmFlags:  rd  wr sh\u{20}
+      10-20 r--p 0 0 0
+      VmFlags: rd
+      +30-40 r--p 0 0 0 x
+      Size: 1 kB
+      VmFlags:
+      x-y not a header
+      VmFlags: zz
+      """
+    for a in addresses { #expect(SmapsParserProbe.vma(a, text) == StringSmapsParser.vma(containing: a, in: text), "\(a)") }
+    for a: UInt in [0x10, 0x1f, 0x20, 0x30, 0x3f, 0x7f00_0000_0000, 0x7f00_0000_0001] {
+      #expect(SmapsParserProbe.vma(a, odd) == StringSmapsParser.vma(containing: a, in: odd), "\(a)")
+    }
+    #expect(SmapsParserProbe.vma(0x7f00_0000_0000, odd)?.path == "/path with  spaces")
+  }
+
   @Test func statxOfADirectory() throws {
     let st = try LinuxKernel().status("/var/tmp").get()
     #expect(st.type == .directory)
@@ -194,4 +224,26 @@ struct LinuxKernelTests {
 
 enum SmapsParserProbe {
   static func vma(_ a: UInt, _ text: String) -> VMAInfo? { SmapsParser.vma(containing: a, in: text) }
+}
+
+/// The String-splitting smaps parser the byte-level one replaced: the oracle for it.
+enum StringSmapsParser {
+  static func vma(containing address: UInt, in text: String) -> VMAInfo? {
+    var inside = false
+    var path = ""
+    for line in text.split(separator: "\n") {
+      if let dash = line.firstIndex(of: "-"), let space = line.firstIndex(of: " "), dash < space,
+        let start = UInt(line[..<dash], radix: 16), let end = UInt(line[line.index(after: dash)..<space], radix: 16)
+      {
+        inside = address >= start && address < end
+        if inside {
+          let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+          path = fields.count == 6 ? fields[5].trimmingCharacters(in: " ") : ""
+        }
+      } else if inside, line.hasPrefix("VmFlags:") {
+        return VMAInfo(path: path, flags: line.dropFirst("VmFlags:".count).split(separator: " ").map(String.init))
+      }
+    }
+    return nil
+  }
 }

@@ -91,7 +91,7 @@ struct ReportMatrixCommandTests {
     let other = try files.write("other.json", json: json)
     let r = try Run.daxpin(["report", "matrix", other])
     #expect(r.status == 2)
-    #expect(r.stderr == "daxpin: report matrix: \(other): other/thing 1.0, not daxpin/report 1.x\n")
+    #expect(r.stderr == "daxpin: report matrix: \(other): other/thing 1.\(Report.currentVersion.minor), not daxpin/report 1.x\n")
   }
 
   @Test func invalidUTF8IsAnErrorNotACrash() throws {

@@ -52,7 +52,7 @@ public struct Report: Codable, Sendable, Equatable {
   }
 
   public static let schemaName = "daxpin/report"
-  public static let currentVersion = SchemaVersion(major: 1, minor: 0)
+  public static let currentVersion = SchemaVersion(major: 1, minor: 1)
 
   public var schema: String
   public var schemaVersion: SchemaVersion
@@ -140,11 +140,28 @@ public struct LabInfo: Codable, Sendable, Equatable {
   public var probeSeconds: Double?
   public var totalSeconds: Double?
   public var initramfsBytes: Int?
+  /// How QEMU entered the kernel: `pvh` (the vmlinux inside the bzImage, through its PVH entry
+  /// point) or `bzimage` (the bzImage and its decompressor).
+  public var boot: String?
+  /// `daxpin lab --timings`: where the run's seconds went, in order (host and guest steps).
+  public var timings: [LabTiming]?
+  /// `daxpin lab --timings`: the kernel's preparation (fetch or cache, module closure, base
+  /// initramfs, vmlinux), shared by its runs and not part of `total_seconds`.
+  public var prepareSeconds: Double?
+  /// `daxpin lab --timings`: whether the base initramfs came from the cache.
+  public var initramfsCached: Bool?
+  /// `daxpin lab --timings`: the CPU seconds QEMU used (under TCG, the guest's own work).
+  public var qemuCPUSeconds: Double?
 
   public init(
     kernel: String, packageVersion: String?, pmem: String, accel: String, accelReason: String, bootSeconds: Double? = nil,
-    probeSeconds: Double? = nil, totalSeconds: Double? = nil, initramfsBytes: Int? = nil
+    probeSeconds: Double? = nil, totalSeconds: Double? = nil, initramfsBytes: Int? = nil, boot: String? = nil,
+    timings: [LabTiming]? = nil, prepareSeconds: Double? = nil, initramfsCached: Bool? = nil
   ) {
+    self.boot = boot
+    self.timings = timings
+    self.prepareSeconds = prepareSeconds
+    self.initramfsCached = initramfsCached
     self.kernel = kernel
     self.packageVersion = packageVersion
     self.pmem = pmem
@@ -163,5 +180,19 @@ public struct LabInfo: Codable, Sendable, Equatable {
     case probeSeconds = "probe_seconds"
     case totalSeconds = "total_seconds"
     case initramfsBytes = "initramfs_bytes"
+    case boot, timings
+    case prepareSeconds = "prepare_seconds"
+    case initramfsCached = "initramfs_cached"
+    case qemuCPUSeconds = "qemu_cpu_seconds"
+  }
+}
+
+/// One step of a lab run and its seconds (`daxpin lab --timings`).
+public struct LabTiming: Codable, Sendable, Equatable {
+  public var step: String
+  public var seconds: Double
+  public init(step: String, seconds: Double) {
+    self.step = step
+    self.seconds = seconds
   }
 }
