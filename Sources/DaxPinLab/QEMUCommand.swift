@@ -61,6 +61,12 @@ public struct QEMUCommand: Equatable, Sendable {
       // and with interrupt remapping on the kernel then panics ("timer doesn't work through
       // Interrupt-remapped IO-APIC"). The timer works; skip the check, as cloud images do.
       "no_timer_check",
+      // Two hardening defaults that cost a TCG guest about a second and change nothing the probe
+      // asks: zeroing every kernel allocation (init_on_alloc; user pages are zeroed anyway), and
+      // the Spectre/Meltdown mitigations (retpolines, RSB filling, barriers on every syscall).
+      // Measured on Debian 6.1, three boots each: QEMU CPU 8.9-9.0 s, 7.8-8.2 s with
+      // init_on_alloc=0, and 0.6 s less again with mitigations=off.
+      "init_on_alloc=0", "mitigations=off",
       // For a kernel with brd built in (source:<version>); a module gets the same from insmod.
       "brd.rd_nr=1", "brd.rd_size=\(layout.brdKiB)",
     ]

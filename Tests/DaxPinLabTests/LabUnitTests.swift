@@ -69,6 +69,7 @@ struct LabUnitTests {
     #expect(f.arguments.contains("isa-debugcon,iobase=0x402,chardev=fwlog"))
     #expect(q.kernelCommandLine.contains("cryptomgr.notests"))
     #expect(q.kernelCommandLine.contains("no_timer_check"))
+    #expect(q.kernelCommandLine.contains("init_on_alloc=0 mitigations=off"))
   }
 
   @Test func accelAuto() {
