@@ -57,8 +57,8 @@ public struct RegionClassifier {
       if !r.shared { c.notes.append("mapped MAP_PRIVATE: the guest's writes go to anonymous copies of the memfd's pages") }
       return c
     case .posixSharedMemory:
-      var c = onFilesystem(ProbeRequest.tmpfsDirectory, file: nil, region: r)
-      c.notes.insert("memory-backend-shm: shm_open creates its file in \(ProbeRequest.tmpfsDirectory)", at: 0)
+      var c = onFilesystem(ProbeRequest.defaultTmpfsDirectory, file: nil, region: r)
+      c.notes.insert("memory-backend-shm: shm_open creates its file in \(ProbeRequest.defaultTmpfsDirectory)", at: 0)
       return c
     case .hugetlbfs(let directory):
       let c = existingAncestor(directory, region: r)

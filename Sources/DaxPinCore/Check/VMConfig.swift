@@ -119,7 +119,7 @@ public struct MemoryRegion: Sendable, Equatable {
     switch backing {
     case .file(let p): p
     case .hugetlbfs(let d): d
-    case .posixSharedMemory: ProbeRequest.tmpfsDirectory
+    case .posixSharedMemory: ProbeRequest.defaultTmpfsDirectory
     case .anonymous, .memfd: nil
     }
   }

@@ -26,8 +26,8 @@ struct LeftoverSweep {
       guard case .success(let dir) = kernel.openDirectory(name, in: parentFD) else { continue }
       defer { kernel.close(dir) }
       // A live run holds the lock (`ScratchDirectory`), whatever pid namespace it runs in.
-      guard case .success(let st) = kernel.status(of: dir), st.type == .directory, st.owner == me.effectiveUID,
-        st.permissions & 0o077 == 0, case .success = kernel.lock(dir), case .success(let inside) = kernel.entries(dir)
+      guard case .success(let st) = kernel.status(of: dir), ScratchDirectory.isPrivate(st, to: me),
+        case .success = kernel.lock(dir), case .success(let inside) = kernel.entries(dir)
       else { continue }
       var removed = true
       for entry in inside {

@@ -32,6 +32,12 @@ final class ScratchDirectory {
     return (pid, start)
   }
 
+  /// A directory daxpin may trust as its own: a real directory owned by `me`'s user, with no
+  /// group or other access. The run checks the directory it made; the sweep, one it may remove.
+  static func isPrivate(_ st: FileStatus, to me: ProcessIdentity) -> Bool {
+    st.type == .directory && st.owner == me.effectiveUID && st.permissions & 0o077 == 0
+  }
+
   /// For reports and messages (`RawPath.display`: `\xNN`, control characters made visible).
   var path: String { "\(RawPath.display(parent))/\(name)" }
 
@@ -80,7 +86,7 @@ final class ScratchDirectory {
       throw fail(e == .notDirectory || e == .tooManySymbolicLinkLevels ? "open \(name) with O_NOFOLLOW (replaced by another user?)" : "open \(name)", e)
     }
     switch kernel.status(of: fd) {
-    case .success(let st) where st.type == .directory && st.owner == me.effectiveUID && st.permissions & 0o077 == 0: break
+    case .success(let st) where isPrivate(st, to: me): break
     case .success(let st):
       kernel.close(fd)
       throw Unavailable(

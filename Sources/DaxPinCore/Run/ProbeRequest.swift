@@ -54,6 +54,6 @@ public struct ProbeRequest: Sendable, Equatable {
 
   /// The default directory for the page-cache kinds.
   public static let defaultPagecacheDirectory = "/var/tmp"
-  /// The tmpfs directory for tmpfs-shared.
-  public static let tmpfsDirectory = "/dev/shm"
+  /// The default tmpfs directory for tmpfs-shared.
+  public static let defaultTmpfsDirectory = "/dev/shm"
 }

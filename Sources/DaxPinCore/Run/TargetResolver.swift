@@ -21,7 +21,7 @@ public struct TargetResolver {
       guard fs.magic == .tmpfs else { throw .target("tmpfs directory \(RawPath.display(dir)) is on \(fs.magic), not tmpfs") }
       t.tmpfsDirectory = dir
     } else {
-      t.tmpfsDirectory = ProbeRequest.tmpfsDirectory
+      t.tmpfsDirectory = ProbeRequest.defaultTmpfsDirectory
     }
     if let dir = request.pagecacheDirectory {
       try directory(dir, option: "--pagecache-dir")
@@ -44,9 +44,11 @@ public struct TargetResolver {
   }
 
   /// A directory the user named: present, a directory, and not a symbolic link.
-  private func directory(_ dir: String, option: String) throws(ProbeProblem) {
+  /// Its status, for the callers that need the filesystem it is on.
+  @discardableResult
+  private func directory(_ dir: String, option: String) throws(ProbeProblem) -> FileStatus {
     switch kernel.status(dir) {
-    case .success(let st) where st.type == .directory: return
+    case .success(let st) where st.type == .directory: return st
     case .success(let st) where st.type == .symbolicLink:
       throw .target("\(option) \(RawPath.display(dir)) is a symbolic link: name the directory it points to")
     case .success(let st): throw .target("\(option) \(RawPath.display(dir)) is \(Self.describe(st.type)), not a directory")
@@ -75,10 +77,9 @@ public struct TargetResolver {
     var byType: [String: (dir: String, device: DeviceNumber)] = [:]
     var seen: [DeviceNumber: String] = [:]
     for dir in request.fsdaxDirectories {
-      try directory(dir, option: "--fsdax-dir")
+      let st = try directory(dir, option: "--fsdax-dir")
       let fs = try filesystem(dir, option: "--fsdax-dir")
       guard fs.magic == .ext4 || fs.magic == .xfs else { throw .target("--fsdax-dir \(RawPath.display(dir)) is on \(fs.magic), not ext4 or xfs") }
-      guard case .success(let st) = kernel.status(dir) else { throw .target("--fsdax-dir \(RawPath.display(dir)): statx failed") }
       if let other = seen[st.device] {
         if other == dir { continue }
         throw .usage("--fsdax-dir \(RawPath.display(other)) and \(RawPath.display(dir)) are on the same filesystem (device \(st.device)): name one directory per filesystem")
