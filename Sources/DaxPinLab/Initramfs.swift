@@ -15,7 +15,8 @@ import SystemPackage
 ///   never on the run, so it is built once and kept in `<cache>/initramfs/<key>.cpio`, where the
 ///   key is the BLAKE2b-256 of a manifest naming every file with its own (`ContentHash`);
 /// - the **run archive**: `/etc/daxpin-lab.conf` (pmem mode, module order, layout), a few
-///   hundred bytes written for each run.
+///   hundred bytes written for each run, and with `--exec` the command and its runner
+///   (`LabExec`).
 ///
 /// Uncompressed: under TCG decompressing costs more boot time than copying.
 public struct Initramfs {
@@ -210,10 +211,14 @@ public struct Initramfs {
   }
 
   /// The run archive: `/etc/daxpin-lab.conf` for this run's pmem mode and module order (guest paths).
-  public static func runArchive(pmem: PmemMode, modules: [String], layout: LabLayout = .standard) -> [UInt8] {
+  /// `extra`: more files (guest path, contents, executable), such as `LabExec`'s.
+  public static func runArchive(pmem: PmemMode, modules: [String], layout: LabLayout = .standard, extra: [(String, [UInt8], Bool)] = [])
+    -> [UInt8]
+  {
     var cpio = CpioWriter()
     cpio.add("/etc", .directory)
     cpio.add("/etc/daxpin-lab.conf", .file(Array(config(pmem: pmem, modules: modules, layout: layout).utf8), executable: false))
+    for (path, bytes, executable) in extra { cpio.add(path, .file(bytes, executable: executable)) }
     cpio.finish()
     return cpio.bytes
   }

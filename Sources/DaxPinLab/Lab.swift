@@ -27,6 +27,8 @@ public struct LabOptions: Sendable {
   /// Progress goes to a terminal: long steps (a kernel build, a download) redraw a status line
   /// instead of printing a line every 30 s.
   public var interactive = false
+  /// `--exec`: a command run in each guest after the probe (`LabExec`).
+  public var exec: LabExec?
 
   public init(
     kernels: [LabKernelSpec], pmem: [PmemMode], accel: Accel?, outputDirectory: String, cacheDirectory: String,
@@ -69,6 +71,10 @@ public struct LabRun: Sendable {
   /// nil when no profile stands for the kernel.
   public var profile: String?
   public var contract: [String]?
+  /// The guest kernel's answers to the misuse scenarios (`daxpin contract` in the guest).
+  public var misuse: MisuseAnswers?
+  /// What `--exec`'s command did; nil without `--exec`.
+  public var exec: LabExecResult?
   public var bootSeconds: Double?
   public var probeSeconds: Double?
   public var totalSeconds: Double
@@ -290,7 +296,8 @@ public struct Lab: Sendable {
 
     let initrd = scratch + "/initramfs.cpio"
     do {
-      try Initramfs.assemble(base: kernel.base.path, runArchive: Initramfs.runArchive(pmem: pmem, modules: modules), to: initrd)
+      let extra = try options.exec?.guestFiles(layout: .standard, kernel: tree.label, pmem: pmem, timeout: options.timeoutSeconds) ?? []
+      try Initramfs.assemble(base: kernel.base.path, runArchive: Initramfs.runArchive(pmem: pmem, modules: modules, extra: extra), to: initrd)
     } catch {
       return fail("\(error)")
     }
@@ -305,6 +312,7 @@ public struct Lab: Sendable {
     }
     let console = "\(options.outputDirectory)/\(name).console.log"
     try? FileManager.default.removeItem(atPath: console)
+    try? FileManager.default.removeItem(atPath: "\(options.outputDirectory)/\(name).exec.out")
     var qemu = QEMUCommand(accel: accel, kernel: kernel.image, initrd: initrd, console: console, pmem: pmem, nvdimmFiles: nvdimms)
     qemu.binary = options.qemuBinary
     qemu.firmwareLog = scratch + "/firmware.log"
@@ -364,6 +372,9 @@ public struct Lab: Sendable {
       run.probeSeconds = b - a
     }
     let qemuErr = (HostProcess.readFile(scratch + "/qemu.err") ?? "").trimmingCharacters(in: "\n ")
+    // The command's result is kept whatever became of the probe, and the probe's whatever became
+    // of the command (it runs last).
+    if options.exec != nil { run.exec = collectExec(parsed, name: name) }
     if let killedFor { return fail(killedFor, console: parsed) }
     if parsed.panicked { return fail("kernel panic", console: parsed) }
     if let e = parsed.errors.first { return fail("guest setup failed: \(e)", console: parsed) }
@@ -392,6 +403,7 @@ public struct Lab: Sendable {
     run.daxctlList = parsed.sections["daxctl"]
     if let profile = KernelProfile(labKernel: tree.label) {
       let real = parsed.sections["contract"].flatMap { try? ReportJSON.decode(MisuseAnswers.self, from: $0) } ?? [:]
+      run.misuse = real
       run.profile = profile.rawValue
       run.contract = Contract.differences(report: report, answers: real, profile: profile)
       if !run.contract!.isEmpty { progress("\(name): \(run.contract!.count) disagreements with profile \(profile.rawValue)") }
@@ -400,6 +412,23 @@ public struct Lab: Sendable {
     progress(
       "\(name): \(s.pass) pass, \(s.fail) fail, \(s.skip) skip, \(s.error) error (boot \(fmt(run.bootSeconds)) s, probe \(fmt(run.probeSeconds)) s, total \(fmt(MonotonicClock.seconds() - start)) s)")
     return run
+  }
+}
+
+extension Lab {
+  /// The `exec` section of the console, its output written to `<out>/<name>.exec.out` (replaced
+  /// atomically, byte for byte, possibly empty).
+  func collectExec(_ console: LabConsole, name: String) -> LabExecResult {
+    var result = LabExecResult.parse(console)
+    guard result.problem == nil || !result.output.isEmpty else { return result }
+    let path = "\(options.outputDirectory)/\(name).exec.out"
+    do {
+      try Data(result.output).write(to: URL(fileURLWithPath: path), options: .atomic)
+      result.outputPath = path
+    } catch {
+      result.problem = result.problem ?? "cannot write \(path): \(error)"
+    }
+    return result
   }
 }
 

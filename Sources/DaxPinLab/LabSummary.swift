@@ -3,7 +3,11 @@ import DaxPinCore
 /// The table printed at the end of a lab run, and the checks the test command enforces.
 public enum LabSummary {
   public static func table(_ runs: [LabRun]) -> String {
-    var lines = ["", "kernel            release                  pmem    boot s  probe s  total s  pass fail skip error  result  contract"]
+    let exec = runs.contains { $0.exec != nil }
+    var lines = [
+      "", "kernel            release                  pmem    boot s  probe s  total s  pass fail skip error  result  "
+        + (exec ? "exec     " : "") + "contract",
+    ]
     for r in runs {
       let s = r.report?.summary
       func col(_ v: String, _ w: Int) -> String { v.count >= w ? v + " " : v + String(repeating: " ", count: w - v.count) }
@@ -12,6 +16,7 @@ public enum LabSummary {
           + col(fmt(r.totalSeconds), 9) + col(s.map { "\($0.pass)" } ?? "-", 5) + col(s.map { "\($0.fail)" } ?? "-", 5)
           + col(s.map { "\($0.skip)" } ?? "-", 5) + col(s.map { "\($0.error)" } ?? "-", 7)
           + col(r.error != nil ? "ERROR" : (s?.unsafe ?? 0) > 0 ? "UNSAFE" : (s?.fail ?? 0) > 0 ? "FAIL" : "ok", 8)
+          + (exec ? col(r.exec?.cell ?? "none", 9) : "")
           + (r.contract.map { $0.isEmpty ? "= \(r.profile!)" : "\($0.count) differ from \(r.profile!)" } ?? "-"))
     }
     return lines.joined(separator: "\n") + "\n"

@@ -3,6 +3,7 @@ import DaxPinCore
 import DaxPinLab
 import DaxPinLinux
 import FoundationEssentials
+import Glibc
 
 /// `daxpin lab`: boot real kernels under QEMU with emulated pmem and a virtual IOMMU, and probe.
 struct LabCommand: ParsableCommand {
@@ -20,6 +21,15 @@ struct LabCommand: ParsableCommand {
         daxpin lab                                         debian-6.1, memmap and nvdimm
         daxpin lab --kernel debian-5.10 --kernel debian-latest --pmem nvdimm
         daxpin lab --kernel ~/linux/arch/x86/boot/bzImage --accel tcg
+        daxpin lab --exec 'daxpin check qemu --probe -- -m 512M -object memory-backend-file,id=m,size=512M,mem-path=$DAXPIN_LAB_FSDAX_EXT4/g,share=on -machine memory-backend=m -device vfio-pci,host=$DAXPIN_LAB_VFIO_DEVICE'
+
+      --exec runs COMMAND with sh in each guest after the probe, with DAXPIN_LAB_FSDAX_EXT4,
+      DAXPIN_LAB_FSDAX_XFS (DAX mount points), DAXPIN_LAB_DEVDAX (the device-DAX device),
+      DAXPIN_LAB_PAGECACHE (a disk-backed non-DAX directory), DAXPIN_LAB_VFIO_DEVICE (the PCI
+      address bound to vfio-pci), DAXPIN_LAB_KERNEL and DAXPIN_LAB_PMEM set and daxpin on its
+      PATH. Its output (stdout and stderr, the first 1 MiB) lands in OUT/<kernel>-<pmem>.exec.out
+      and its exit status in the summary; a command that fails, or is still running when the
+      --timeout (less up to 30 s to bring its output back) runs out, makes the lab exit 1.
       """)
 
   @Option(name: .customLong("kernel"), help: ArgumentHelp(
@@ -48,6 +58,15 @@ struct LabCommand: ParsableCommand {
   @Flag(help: "Print where each run's seconds went (QEMU, firmware, kernel, modules, namespaces, mkfs, probe, contract, shutdown) and put it in the reports.")
   var timings = false
 
+  @Option(help: ArgumentHelp(
+    "A shell command to run in each guest after the probe, with the guest's objects in DAXPIN_LAB_* variables (see below).",
+    valueName: "COMMAND"))
+  var exec: String?
+
+  @Flag(help: ArgumentHelp(
+    "Hold `daxpin check qemu --probe` to each guest's kernel: QEMU command lines with guest RAM on ext4-DAX (share=on, share=off), xfs-DAX, device-DAX (align=2M, none), a page-cache file (share=on, share=off) and memfd, each with a vfio-pci device; fails on any difference from the kernel. Writes OUT/check-vm.md."))
+  var checkVM = false
+
   @Flag(help: "Fetch kernels again even when cached.")
   var refresh = false
 
@@ -75,6 +94,12 @@ struct LabCommand: ParsableCommand {
     let stops = LabInterrupts.stopChildrenOnSignal { Stderr.line($0) }
     defer { stops.cancel() }
     var labOptions = options
+    if checkVM && exec != nil { throw ValidationError("--check-vm runs its own command in the guests: it cannot go with --exec") }
+    if let exec = checkVM ? LabCheckVM.script : exec {
+      let runner = LabExec.runner(besideInit: initScript)
+      guard access(runner, R_OK) == 0 else { throw Exit.toolFailure("cannot read \(runner), the --exec runner next to scripts/lab/init") }
+      labOptions.exec = LabExec(command: RawPath.bytes(exec), runner: runner)
+    }
     let tty = StandardError.isTerminal
     labOptions.interactive = tty
     let start = MonotonicClock.seconds()
@@ -112,6 +137,10 @@ struct LabCommand: ParsableCommand {
         matrixFailed = true
       }
     }
+    for run in runs {
+      guard let e = run.exec else { continue }
+      say("\(run.kernel)-\(run.pmem.rawValue): \(e.line)")
+    }
     for run in runs where run.error != nil {
       say("\n\(run.kernel)-\(run.pmem.rawValue): \(run.error!)")
       if let tail = run.consoleTail { say("--- console tail ---\n\(tail)\n---") }
@@ -122,7 +151,21 @@ struct LabCommand: ParsableCommand {
       run.contract!.forEach { say("  \($0)") }
     }
     let contractBroken = runs.contains { !($0.contract ?? []).isEmpty }
-    var code: Int32 = runs.contains { $0.error != nil } || matrixFailed ? 2 : reports.contains { $0.summary.fail > 0 } || contractBroken ? 1 : 0
+    // --check-vm's cases exit 1 where check predicts a refusal: the comparison judges them.
+    let execFailed = !checkVM && runs.contains { $0.exec.map { !$0.succeeded } ?? false }
+    var checkVMFailed = false
+    if checkVM {
+      let rows = LabCheckVM.rows(runs)
+      let table = LabCheckVM.markdown(rows)
+      say("\ncheck-vm: daxpin check qemu --probe against each guest's kernel\n" + table, terminator: "")
+      do { try OutputFile.write(table, to: outputDirectory + "/check-vm.md") } catch { Stderr.line("daxpin: \(error)") }
+      let differ = rows.filter { !$0.agrees }
+      for r in differ { Stderr.line("check-vm: \(r.run): \(r.name): \(r.problems.joined(separator: "; "))") }
+      say(differ.isEmpty ? "check-vm: \(rows.count) cases, all equal to the kernel" : "check-vm: \(differ.count) of \(rows.count) cases differ")
+      checkVMFailed = !differ.isEmpty || rows.isEmpty
+    }
+    var code: Int32 =
+      runs.contains { $0.error != nil } || matrixFailed ? 2 : reports.contains { $0.summary.fail > 0 } || contractBroken || execFailed || checkVMFailed ? 1 : 0
     if check {
       let problems = LabCheck.problems(runs)
       for p in problems { Stderr.line("lab check: \(p)") }

@@ -28,6 +28,20 @@ public struct LabLayout: Sendable, Equatable {
   /// The fsdax mount point of `fs` (`ext4` or `xfs`).
   public func fsdaxMount(_ fs: String) -> String { fs == "xfs" ? fsdaxXfs : fsdaxExt4 }
 
+  /// The device-DAX device: the namespace on the last region (the dax region takes the nd
+  /// region's number), so `/dev/dax2.0` with three regions.
+  public var devdax: String { "/dev/dax\(regions - 1).0" }
+
+  /// What `daxpin lab --exec` gives the command, as environment variables: the DAX mount points,
+  /// the device-DAX device, the disk-backed (non-DAX) page-cache directory and the PCI address
+  /// bound to vfio-pci.
+  public var execVariables: [(String, String)] {
+    [
+      ("DAXPIN_LAB_FSDAX_EXT4", fsdaxExt4), ("DAXPIN_LAB_FSDAX_XFS", fsdaxXfs), ("DAXPIN_LAB_DEVDAX", devdax),
+      ("DAXPIN_LAB_PAGECACHE", pagecache), ("DAXPIN_LAB_VFIO_DEVICE", vfioDevice),
+    ]
+  }
+
   /// The shell variables the guest's init reads.
   public var guestVariables: [(String, String)] {
     [
