@@ -56,7 +56,7 @@ let package = Package(
     .testTarget(
       name: "DaxPinCheckTests", dependencies: ["DaxPinCore", "DaxPinXML", "DaxPinFake", .product(name: "SystemPackage", package: "swift-system")],
       exclude: ["Fixtures"]),
-    .testTarget(name: "DaxPinLabTests", dependencies: ["DaxPinLab", "DaxPinCore", "DaxPinLinux"]),
+    .testTarget(name: "DaxPinLabTests", dependencies: ["DaxPinLab", "DaxPinCore", "DaxPinLinux", "DaxPinFake"]),
     .testTarget(name: "daxpinTests", dependencies: ["daxpin", "DaxPinCore"], exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v6]
