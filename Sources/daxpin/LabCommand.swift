@@ -19,6 +19,7 @@ struct LabCommand: ParsableCommand {
       Examples:
         daxpin lab                                         debian-6.1, memmap and nvdimm
         daxpin lab --kernel debian-5.10 --kernel debian-latest --pmem nvdimm
+        daxpin lab --kernel debian-6.12 --pmem all              memmap, nvdimm, virtio-pmem, cxl
         daxpin lab --kernel ~/linux/arch/x86/boot/bzImage --accel tcg
       """)
 
@@ -26,7 +27,8 @@ struct LabCommand: ParsableCommand {
     "debian-5.10, debian-6.1, debian-6.12, debian-latest, source:<version>, or a path (repeatable).", valueName: "KERNEL"))
   var kernels: [String] = ["debian-6.1"]
 
-  @Option(help: ArgumentHelp("memmap, nvdimm or both.", valueName: "MODE"))
+  @Option(help: ArgumentHelp(
+    "memmap, nvdimm, both (memmap and nvdimm), virtio-pmem, cxl, or all (every mode).", valueName: "MODE"))
   var pmem: PmemChoice = .both
 
   @Option(help: ArgumentHelp("auto, kvm or tcg. auto uses KVM only where the CPU has vmx/svm and kvm_intel/kvm_amd is loaded.", valueName: "ACCEL"))
@@ -104,7 +106,9 @@ struct LabCommand: ParsableCommand {
     if !reports.isEmpty {
       let matrix = try Matrix(reports: reports)
       do {
-        try OutputFile.write(matrix.markdown(), to: outputDirectory + "/matrix.md")
+        let notRun = LabSummary.notRun(runs)
+        let markdown = matrix.markdown() + (notRun.isEmpty ? "" : "\nNot run (the kernel lacks the pmem mode's drivers):\n\n" + notRun.map { "- \($0)\n" }.joined())
+        try OutputFile.write(markdown, to: outputDirectory + "/matrix.md")
         try OutputFile.write(try matrix.jsonLines(), to: outputDirectory + "/matrix.jsonl")
         say("matrix: \(outputDirectory)/matrix.md, \(outputDirectory)/matrix.jsonl")
       } catch {
@@ -134,10 +138,18 @@ struct LabCommand: ParsableCommand {
   }
 }
 
-/// `--pmem`: one pmem mode, or both.
+/// `--pmem`: one pmem mode, both of the first two (memmap and nvdimm, the default), or all.
 enum PmemChoice: String, CaseIterable, ExpressibleByArgument {
   case memmap, nvdimm, both
-  var modes: [PmemMode] { self == .both ? PmemMode.allCases : [PmemMode(rawValue: rawValue)!] }
+  case virtioPmem = "virtio-pmem"
+  case cxl, all
+  var modes: [PmemMode] {
+    switch self {
+    case .both: [.memmap, .nvdimm]
+    case .all: PmemMode.allCases
+    default: [PmemMode(rawValue: rawValue)!]
+    }
+  }
 }
 
 /// `--accel`: `auto` decides from the CPU and the loaded modules (`AccelChoice.auto`).
