@@ -23,6 +23,10 @@ public enum ModuleClosure {
     }
   }
   public static let optional = ["iommufd", "crc32c_generic", "crc32c"]
+  /// Loaded when they are modules, never required: virtio_pci is built into Debian's 6.12 and
+  /// 7.3, whose modules.builtin (7.3 ships only modules.builtin.bin) the host's modprobe may not
+  /// read. A kernel without it shows no regions, and the guest says so.
+  public static let transports = ["virtio_pci"]
 
   /// One line of `modprobe -D`: `insmod /path/x.ko [params]` or `builtin x`.
   public enum Step: Equatable, Sendable {
@@ -52,7 +56,7 @@ public enum ModuleClosure {
       throw .setup("\(error)")
     }
     let missing = Set(notFound(r.stderr))
-    if let name = wanted(pmem: pmem).first(where: missing.contains) {
+    if let name = wanted(pmem: pmem).first(where: { missing.contains($0) && !transports.contains($0) }) {
       throw .setup("kernel \(tree.release) lacks module \(name) (neither built in nor in modules.dep)")
     }
     var order: [String] = []

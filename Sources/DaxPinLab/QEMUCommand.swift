@@ -33,8 +33,8 @@ public struct QEMUCommand: Equatable, Sendable {
   public static let memmapStartsMiB = [4096, 4672, 5248]
   /// RAM above 4 GiB in memmap mode: up to the end of the last region.
   static var memmapHighMiB: Int { memmapStartsMiB.last! + LabLayout.standard.regionMiB - 4096 }
-  /// The CXL host bridge's PCI bus number (pxb-cxl `bus_nr`): its root port is bus 12, the type-3
-  /// device behind it bus 13.
+  /// The CXL host bridge's PCI bus number (pxb-cxl `bus_nr`): its root ports are on bus 12, the
+  /// type-3 device behind the first on bus 13.
   public static let cxlBusNumber = 12
 
   public init(accel: Accel, kernel: String, initrd: String, console: String, pmem: PmemMode, pmemFiles: [String] = []) {
@@ -160,6 +160,11 @@ public struct QEMUCommand: Equatable, Sendable {
         "-object", "memory-backend-file,id=cxllsa0,share=on,mem-path=\(pmemFiles[1]),size=\(layout.cxlLabelMiB)M",
         "-device", "pxb-cxl,bus_nr=\(Self.cxlBusNumber),bus=pcie.0,id=cxl.0",
         "-device", "cxl-rp,port=0,bus=cxl.0,id=cxlrp0,chassis=0,slot=2",
+        // A second, empty root port: a host bridge with one port is a pass-through to Debian's
+        // 6.1, which then leaves the bridge's HDM decoder unprogrammed, and QEMU 7.2 routes the
+        // window through that decoder: writes were lost (mkfs.xfs read back "Metadata CRC error",
+        // mount said EINVAL). With two ports every kernel programs it.
+        "-device", "cxl-rp,port=1,bus=cxl.0,id=cxlrp1,chassis=0,slot=3",
         // A serial number: Debian's 7.3 cxl_pmem refuses a region whose device has none ("invalid
         // or missing serial number"; 6.12 did not ask).
         "-device", "cxl-type3,bus=cxlrp0,memdev=cxlmem0,lsa=cxllsa0,id=cxl-pmem0,sn=1",

@@ -28,8 +28,8 @@ struct LabCommand: ParsableCommand {
   var kernels: [String] = ["debian-6.1"]
 
   @Option(help: ArgumentHelp(
-    "memmap, nvdimm, both (memmap and nvdimm), virtio-pmem, cxl, or all (every mode).", valueName: "MODE"))
-  var pmem: PmemChoice = .both
+    "memmap, nvdimm, both (memmap and nvdimm), virtio-pmem, cxl, or all (every mode); repeatable.", valueName: "MODE"))
+  var pmem: [PmemChoice] = [.both]
 
   @Option(help: ArgumentHelp("auto, kvm or tcg. auto uses KVM only where the CPU has vmx/svm and kvm_intel/kvm_amd is loaded.", valueName: "ACCEL"))
   var accel: AccelOption = .auto
@@ -60,7 +60,7 @@ struct LabCommand: ParsableCommand {
     let specs: [LabKernelSpec]
     do { specs = try kernels.map { s throws(LabError) in try LabKernelSpec(parsing: s) } } catch { throw ValidationError("\(error)") }
     guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
-    let modes = pmem.modes
+    let modes = PmemChoice.modes(pmem)
     let accelChoice = accel.accel
     guard LinuxHost().privileged else { throw Exit.toolFailure("lab needs root: it runs apt-get download and depmod into its cache (run: sudo daxpin lab)") }
     guard let initScript = LabInstallation.initScript() else {
@@ -149,6 +149,12 @@ enum PmemChoice: String, CaseIterable, ExpressibleByArgument {
     case .all: PmemMode.allCases
     default: [PmemMode(rawValue: rawValue)!]
     }
+  }
+  /// Every mode the choices name, each once, in the order named.
+  static func modes(_ choices: [PmemChoice]) -> [PmemMode] {
+    var out: [PmemMode] = []
+    for m in choices.flatMap(\.modes) where !out.contains(m) { out.append(m) }
+    return out
   }
 }
 
