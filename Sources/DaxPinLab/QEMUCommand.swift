@@ -110,8 +110,8 @@ public struct QEMUCommand: Equatable, Sendable {
     }
     // The kernel refuses to commit a CXL region under a hypervisor (CPUID's hypervisor bit): it
     // cannot write back and invalidate the CPU caches across the region's range there ("Failed
-    // to synchronize CPU cache state", 6.2+). Under TCG nothing is cached that QEMU does not
-    // see, so the CXL guest is told it runs on bare metal.
+    // to synchronize CPU cache state", seen on Debian's 6.12). The emulated CPU caches nothing
+    // QEMU does not see, so the CXL guest is told it runs on bare metal.
     let cpu = (accel == .kvm ? "host" : "max") + (pmem == .cxl ? ",hypervisor=off" : "")
     var a = [
       binary, "-machine", "q35,kernel-irqchip=split" + machine,
@@ -160,10 +160,11 @@ public struct QEMUCommand: Equatable, Sendable {
         "-object", "memory-backend-file,id=cxllsa0,share=on,mem-path=\(pmemFiles[1]),size=\(layout.cxlLabelMiB)M",
         "-device", "pxb-cxl,bus_nr=\(Self.cxlBusNumber),bus=pcie.0,id=cxl.0",
         "-device", "cxl-rp,port=0,bus=cxl.0,id=cxlrp0,chassis=0,slot=2",
-        // A second, empty root port: a host bridge with one port is a pass-through to Debian's
-        // 6.1, which then leaves the bridge's HDM decoder unprogrammed, and QEMU 7.2 routes the
-        // window through that decoder: writes were lost (mkfs.xfs read back "Metadata CRC error",
-        // mount said EINVAL). With two ports every kernel programs it.
+        // A second, empty root port: with a one-port host bridge Debian's 6.1 lost the writes to
+        // the region (mkfs.xfs read back "Metadata CRC error", mount said EINVAL), seemingly
+        // because it treats such a bridge as a pass-through and leaves its HDM decoder
+        // unprogrammed, while QEMU 7.2 routes the window through it. With two ports 6.1, 6.12
+        // and 7.3 all work.
         "-device", "cxl-rp,port=1,bus=cxl.0,id=cxlrp1,chassis=0,slot=3",
         // A serial number: Debian's 7.3 cxl_pmem refuses a region whose device has none ("invalid
         // or missing serial number"; 6.12 did not ask).
