@@ -127,11 +127,17 @@ struct LabCommand: ParsableCommand {
     }
     let contractBroken = runs.contains { !($0.contract ?? []).isEmpty }
     var code: Int32 = runs.contains { $0.error != nil } || matrixFailed ? 2 : reports.contains { $0.summary.fail > 0 } || contractBroken ? 1 : 0
+    // Every run asked for is a pmem mode its kernel lacks: nothing was exercised (as `probe`'s 4).
+    let nothingRan = !runs.isEmpty && runs.allSatisfy { $0.notSupported != nil }
+    if nothingRan {
+      Stderr.line("daxpin: lab: no run was booted: the kernels asked lack every pmem mode asked (see n/a above)")
+      code = max(code, 4)
+    }
     if check {
       let problems = LabCheck.problems(runs)
       for p in problems { Stderr.line("lab check: \(p)") }
       if !problems.isEmpty { code = max(code, 1) }
-      if problems.isEmpty { say("lab check: passed") }
+      if problems.isEmpty && !nothingRan { say("lab check: passed") }
     }
     try Stdout.write(out)
     if code != 0 { throw ExitCode(code) }
