@@ -9,7 +9,7 @@ import SystemPackage
 /// other):
 ///
 /// - the **base**: static busybox as the shell, the lab's init script, daxpin (stripped), ndctl,
-///   daxctl, mkfs.ext4, mkfs.xfs, kmod and every shared library they need (from ldd), the
+///   daxctl, cxl, mkfs.ext4, mkfs.xfs, kmod and every shared library they need (from ldd), the
 ///   decompressed modules of every pmem mode with their modules.dep, and the kernel config in
 ///   /boot. It depends on the kernel, the daxpin binary, the init script and the host's tools,
 ///   never on the run, so it is built once and kept in `<cache>/initramfs/<key>.cpio`, where the
@@ -42,6 +42,8 @@ public struct Initramfs {
   static let tools: [(guestPath: String, candidates: [String])] = [
     ("/sbin/ndctl", ["/usr/bin/ndctl", "/bin/ndctl"]),
     ("/sbin/daxctl", ["/usr/bin/daxctl", "/bin/daxctl"]),
+    // The CXL mode's `cxl create-region` (ndctl's cxl tool, with libcxl).
+    ("/sbin/cxl", ["/usr/bin/cxl", "/bin/cxl"]),
     ("/sbin/mkfs.ext4", ["/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4"]),
     ("/sbin/mkfs.xfs", ["/usr/sbin/mkfs.xfs", "/sbin/mkfs.xfs"]),
     ("/sbin/kmod", ["/usr/bin/kmod", "/bin/kmod"]),
@@ -288,7 +290,7 @@ public struct Initramfs {
   /// from `LabLayout` (mount points, regions, brd size, the vfio device), as shell variables.
   static func config(pmem: PmemMode, modules: [String], layout: LabLayout = .standard) -> String {
     var lines = ["PMEM_MODE=\(pmem.rawValue)", "MODULES=\"\(modules.joined(separator: " "))\"", "PROBE_ARGS=\"\""]
-    lines += layout.guestVariables.map { "\($0.0)=\"\($0.1)\"" }
+    lines += layout.guestVariables(pmem).map { "\($0.0)=\"\($0.1)\"" }
     return lines.joined(separator: "\n") + "\n"
   }
 

@@ -5,6 +5,7 @@ import Dispatch
 import FoundationEssentials
 import Glibc
 import Synchronization
+import SystemPackage
 
 /// What the user asked `daxpin lab` for.
 public struct LabOptions: Sendable {
@@ -62,6 +63,9 @@ public struct LabRun: Sendable {
   public var report: Report?
   /// Why the run failed (panic, timeout, a missing module, no report), with the console tail.
   public var error: String?
+  /// Why the kernel cannot run this pmem mode at all (`PmemSupport`): the run was not booted, and
+  /// that is no failure.
+  public var notSupported: String?
   public var consoleTail: String?
   public var reportPath: String?
   /// What `ndctl list -N` and `daxctl list` printed in the guest, for comparison with the inventory.
@@ -211,7 +215,12 @@ public struct Lab: Sendable {
     progress("\(spec.label): kernel \(tree.release)\(tree.version.map { " (\($0))" } ?? "")")
     var modules: [PmemMode: Result<[String], LabError>] = [:]
     var union: [String] = []
+    let config = tree.config.flatMap { HostProcess.readFile($0) }.map(PmemSupport.parseConfig)
     for pmem in options.pmem {
+      if let why = PmemSupport.missing(pmem, release: tree.release, config: config) {
+        modules[pmem] = .failure(.notSupported(why))
+        continue
+      }
       do {
         let hostPaths = try ModuleClosure.resolve(tree: tree, pmem: pmem)
         for m in hostPaths where !union.contains(m) { union.append(m) }
@@ -287,6 +296,10 @@ public struct Lab: Sendable {
     let modules: [String]
     switch kernel.modules[pmem] {
     case .success(let m): modules = m
+    case .failure(.notSupported(let why)):
+      run.notSupported = why
+      progress("\(name): not supported: \(why)")
+      return run
     case .failure(let e): return fail("\(e)")
     case nil: return fail("no module order for \(pmem.rawValue)")
     }
@@ -301,19 +314,21 @@ public struct Lab: Sendable {
     } catch {
       return fail("\(error)")
     }
-    var nvdimms: [String] = []
-    if pmem == .nvdimm {
-      for i in 0..<LabLayout.standard.regions {
-        let f = "\(scratch)/nvdimm\(i).img"
-        _ = FileManager.default.createFile(atPath: f, contents: nil)
-        _ = truncate(f, off_t((LabLayout.standard.regionMiB + QEMUCommand.labelSlackMiB) << 20))
-        nvdimms.append(f)
-      }
+    // The pmem's backing files: sparse, in the scratch directory, removed with it.
+    var pmemFiles: [String] = []
+    for (path, mib) in QEMUCommand.backingFiles(pmem, in: scratch) {
+      let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+      guard fd >= 0 else { return fail("cannot create \(path): \(Errno(rawValue: errno).name)") }
+      let sized = ftruncate(fd, off_t(mib) << 20) == 0
+      let error = errno
+      close(fd)
+      guard sized else { return fail("cannot size \(path) to \(mib) MiB: \(Errno(rawValue: error).name)") }
+      pmemFiles.append(path)
     }
     let console = "\(options.outputDirectory)/\(name).console.log"
     try? FileManager.default.removeItem(atPath: console)
     try? FileManager.default.removeItem(atPath: "\(options.outputDirectory)/\(name).exec.out")
-    var qemu = QEMUCommand(accel: accel, kernel: kernel.image, initrd: initrd, console: console, pmem: pmem, nvdimmFiles: nvdimms)
+    var qemu = QEMUCommand(accel: accel, kernel: kernel.image, initrd: initrd, console: console, pmem: pmem, pmemFiles: pmemFiles)
     qemu.binary = options.qemuBinary
     qemu.firmwareLog = scratch + "/firmware.log"
     progress("\(name): booting (\(accel.rawValue), \(kernel.boot == "pvh" ? "PVH" : "bzImage"))")
@@ -405,7 +420,7 @@ public struct Lab: Sendable {
       let real = parsed.sections["contract"].flatMap { try? ReportJSON.decode(MisuseAnswers.self, from: $0) } ?? [:]
       run.misuse = real
       run.profile = profile.rawValue
-      run.contract = Contract.differences(report: report, answers: real, profile: profile)
+      run.contract = Contract.differences(report: report, answers: real, profile: profile, pmem: pmem)
       if !run.contract!.isEmpty { progress("\(name): \(run.contract!.count) disagreements with profile \(profile.rawValue)") }
     }
     let s = report.summary

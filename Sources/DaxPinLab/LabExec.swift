@@ -39,7 +39,7 @@ public struct LabExec: Sendable, Equatable {
   /// `/etc/daxpin-lab-exec.env`: the `DAXPIN_LAB_*` variables from `layout`, the run's kernel and
   /// pmem mode, the deadline and the output limit.
   public func environment(layout: LabLayout, kernel: String, pmem: PmemMode, timeout: Double) -> String {
-    var vars = layout.execVariables
+    var vars = layout.execVariables(pmem)
     vars += [("DAXPIN_LAB_KERNEL", kernel), ("DAXPIN_LAB_PMEM", pmem.rawValue)]
     var lines = vars.map { "export \($0.0)=\(Self.shellQuoted($0.1))" }
     lines.append("EXEC_DEADLINE=\(Self.deadline(timeout: timeout))")

@@ -20,6 +20,7 @@ struct LabCommand: ParsableCommand {
       Examples:
         daxpin lab                                         debian-6.1, memmap and nvdimm
         daxpin lab --kernel debian-5.10 --kernel debian-latest --pmem nvdimm
+        daxpin lab --kernel debian-6.12 --pmem all              memmap, nvdimm, virtio-pmem, cxl
         daxpin lab --kernel ~/linux/arch/x86/boot/bzImage --accel tcg
         daxpin lab --exec 'daxpin check qemu --probe -- -m 512M -object memory-backend-file,id=m,size=512M,mem-path=$DAXPIN_LAB_FSDAX_EXT4/g,share=on -machine memory-backend=m -device vfio-pci,host=$DAXPIN_LAB_VFIO_DEVICE'
 
@@ -36,8 +37,9 @@ struct LabCommand: ParsableCommand {
     "debian-5.10, debian-6.1, debian-6.12, debian-latest, source:<version>, or a path (repeatable).", valueName: "KERNEL"))
   var kernels: [String] = ["debian-6.1"]
 
-  @Option(help: ArgumentHelp("memmap, nvdimm or both.", valueName: "MODE"))
-  var pmem: PmemChoice = .both
+  @Option(help: ArgumentHelp(
+    "memmap, nvdimm, both (memmap and nvdimm), virtio-pmem, cxl, or all (every mode); repeatable.", valueName: "MODE"))
+  var pmem: [PmemChoice] = [.both]
 
   @Option(help: ArgumentHelp("auto, kvm or tcg. auto uses KVM only where the CPU has vmx/svm and kvm_intel/kvm_amd is loaded.", valueName: "ACCEL"))
   var accel: AccelOption = .auto
@@ -77,7 +79,7 @@ struct LabCommand: ParsableCommand {
     let specs: [LabKernelSpec]
     do { specs = try kernels.map { s throws(LabError) in try LabKernelSpec(parsing: s) } } catch { throw ValidationError("\(error)") }
     guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
-    let modes = pmem.modes
+    let modes = PmemChoice.modes(pmem)
     let accelChoice = accel.accel
     guard LinuxHost().privileged else { throw Exit.toolFailure("lab needs root: it runs apt-get download and depmod into its cache (run: sudo daxpin lab)") }
     guard let initScript = LabInstallation.initScript() else {
@@ -129,7 +131,9 @@ struct LabCommand: ParsableCommand {
     if !reports.isEmpty {
       let matrix = try Matrix(reports: reports)
       do {
-        try OutputFile.write(matrix.markdown(), to: outputDirectory + "/matrix.md")
+        let notRun = LabSummary.notRun(runs)
+        let markdown = matrix.markdown() + (notRun.isEmpty ? "" : "\nNot run (the kernel lacks the pmem mode's drivers):\n\n" + notRun.map { "- \($0)\n" }.joined())
+        try OutputFile.write(markdown, to: outputDirectory + "/matrix.md")
         try OutputFile.write(try matrix.jsonLines(), to: outputDirectory + "/matrix.jsonl")
         say("matrix: \(outputDirectory)/matrix.md, \(outputDirectory)/matrix.jsonl")
       } catch {
@@ -166,21 +170,41 @@ struct LabCommand: ParsableCommand {
     }
     var code: Int32 =
       runs.contains { $0.error != nil } || matrixFailed ? 2 : reports.contains { $0.summary.fail > 0 } || contractBroken || execFailed || checkVMFailed ? 1 : 0
+    // Every run asked for is a pmem mode its kernel lacks: nothing was exercised (as `probe`'s 4).
+    let nothingRan = !runs.isEmpty && runs.allSatisfy { $0.notSupported != nil }
+    if nothingRan {
+      Stderr.line("daxpin: lab: no run was booted: the kernels asked lack every pmem mode asked (see n/a above)")
+      code = max(code, 4)
+    }
     if check {
       let problems = LabCheck.problems(runs)
       for p in problems { Stderr.line("lab check: \(p)") }
       if !problems.isEmpty { code = max(code, 1) }
-      if problems.isEmpty { say("lab check: passed") }
+      if problems.isEmpty && !nothingRan { say("lab check: passed") }
     }
     try Stdout.write(out)
     if code != 0 { throw ExitCode(code) }
   }
 }
 
-/// `--pmem`: one pmem mode, or both.
+/// `--pmem`: one pmem mode, both of the first two (memmap and nvdimm, the default), or all.
 enum PmemChoice: String, CaseIterable, ExpressibleByArgument {
   case memmap, nvdimm, both
-  var modes: [PmemMode] { self == .both ? PmemMode.allCases : [PmemMode(rawValue: rawValue)!] }
+  case virtioPmem = "virtio-pmem"
+  case cxl, all
+  var modes: [PmemMode] {
+    switch self {
+    case .both: [.memmap, .nvdimm]
+    case .all: PmemMode.allCases
+    default: [PmemMode(rawValue: rawValue)!]
+    }
+  }
+  /// Every mode the choices name, each once, in the order named.
+  static func modes(_ choices: [PmemChoice]) -> [PmemMode] {
+    var out: [PmemMode] = []
+    for m in choices.flatMap(\.modes) where !out.contains(m) { out.append(m) }
+    return out
+  }
 }
 
 /// `--accel`: `auto` decides from the CPU and the loaded modules (`AccelChoice.auto`).

@@ -22,7 +22,7 @@ struct LabCheckVMTests {
   /// The variables of the fake host: LabLayout's, with the fake's device-DAX device.
   static func variables(_ fake: DaxPinFake.FakeKernel) -> [(String, String)] {
     let dax = FakeHost(fake).inventory().pmem.daxDevices.first.map { "/dev/" + $0.chardev } ?? "/dev/none"
-    return LabLayout.standard.execVariables.map { $0.0 == "DAXPIN_LAB_DEVDAX" ? ($0.0, dax) : $0 }
+    return LabLayout.standard.execVariables(.memmap).map { $0.0 == "DAXPIN_LAB_DEVDAX" ? ($0.0, dax) : $0 }
   }
 
   /// A run as the lab would have it: the exec output in the script's framing, the probe report
@@ -105,7 +105,7 @@ struct LabCheckVMTests {
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try "#!/bin/sh\nfor a in \"$@\"; do printf '<%s>\\n' \"$a\"; done\nexit 1\n".write(toFile: dir + "/bin/daxpin", atomically: true, encoding: .utf8)
     chmod(dir + "/bin/daxpin", 0o755)
-    var vars = LabLayout.standard.execVariables
+    var vars = LabLayout.standard.execVariables(.memmap)
     vars[0].1 = "/mnt/with space"
     let env = vars.map { "\($0.0)=\(LabExec.shellQuoted($0.1))" }.joined(separator: " ")
     try ("PATH=\(dir)/bin:$PATH \(env)\nexport PATH " + vars.map(\.0).joined(separator: " ") + "\n" + LabCheckVM.script)

@@ -96,7 +96,7 @@ struct LabExecTests {
     #expect(!result.timedOut)
     #expect(!result.succeeded)
     var expected = Array("it's|say \"hi\"|a\\b|$HOME|\ncaf".utf8) + [0xE9] + Array("\n".utf8)
-    for (name, value) in LabLayout.standard.execVariables {
+    for (name, value) in LabLayout.standard.execVariables(.memmap) {
       expected += Array("\(name.dropFirst("DAXPIN_LAB_".count))=\(value)\n".utf8)
     }
     expected += Array("KERNEL=debian-6.1\nPMEM=memmap\n\(r.scratch)/daxpin-lab-exec/work\n0\nto-stderr\n".utf8)
