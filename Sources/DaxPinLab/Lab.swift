@@ -27,6 +27,12 @@ public struct LabOptions: Sendable {
   /// Progress goes to a terminal: long steps (a kernel build, a download) redraw a status line
   /// instead of printing a line every 30 s.
   public var interactive = false
+  /// `--bench`: after the contract, the guest runs `daxpin bench` (and pinbench, its C twin,
+  /// when `pinbenchSource` compiles) with `benchArguments`.
+  public var bench = false
+  public var benchArguments = LabBench.defaultArguments
+  /// `bench/pinbench.c` of the checkout, compiled static for the guest.
+  public var pinbenchSource: String?
 
   public init(
     kernels: [LabKernelSpec], pmem: [PmemMode], accel: Accel?, outputDirectory: String, cacheDirectory: String,
@@ -81,6 +87,10 @@ public struct LabRun: Sendable {
   /// Where the seconds went (always collected; reported with `--timings`).
   public var timeline: LabTimeline?
   public var timings: [LabTiming] { timeline?.steps ?? [] }
+  /// `--bench`: the guest's `daxpin bench` report and pinbench's lines (one JSON object each).
+  public var bench: BenchReport?
+  public var pinbench: [PinbenchLine] = []
+  public var benchError: String?
 }
 
 /// A kernel made ready to boot: its tree, the image QEMU loads, each pmem mode's module order
@@ -162,6 +172,14 @@ public struct Lab: Sendable {
     progress("accelerator: \(reason)")
     let count = options.kernels.count * options.pmem.count
     let results = Mutex<[LabRun?]>(Array(repeating: nil, count: count))
+    var pinbench: [UInt8]?
+    if options.bench, let source = options.pinbenchSource {
+      switch LabBench.compile(source) {
+      case .success(let binary): pinbench = binary
+      case .failure(let e): progress("bench: \(e); the guest runs daxpin bench without its C twin")
+      }
+    }
+    let runArchiveExtras: [(String, [UInt8])] = pinbench.map { [("/bin/pinbench", $0)] } ?? []
     let workers = max(1, min(options.jobs, count))
     let queue = RunQueue(workers: workers)
     let group = DispatchGroup()
@@ -169,7 +187,7 @@ public struct Lab: Sendable {
       // A serial queue of its own gets a thread of its own: the workers block in their boots.
       DispatchQueue(label: "daxpin.lab.worker.\(w)").async(group: group) {
         while let job = queue.next() {
-          let run = boot(job.kernel, pmem: job.pmem, accel: accel, accelReason: reason)
+          let run = boot(job.kernel, pmem: job.pmem, accel: accel, accelReason: reason, extras: runArchiveExtras)
           results.withLock { $0[job.index] = run }
         }
       }
@@ -246,9 +264,9 @@ public struct Lab: Sendable {
     }
   }
 
-  func boot(_ kernel: PreparedKernel, pmem: PmemMode, accel: Accel, accelReason: String) -> LabRun {
+  func boot(_ kernel: PreparedKernel, pmem: PmemMode, accel: Accel, accelReason: String, extras: [(String, [UInt8])] = []) -> LabRun {
     var timeline = LabTimeline(start: MonotonicClock.seconds())
-    var run = boot(kernel, pmem: pmem, accel: accel, accelReason: accelReason, timeline: &timeline)
+    var run = boot(kernel, pmem: pmem, accel: accel, accelReason: accelReason, extras: extras, timeline: &timeline)
     timeline.end = MonotonicClock.seconds()
     run.totalSeconds = timeline.end! - timeline.start
     run.timeline = timeline
@@ -263,7 +281,8 @@ public struct Lab: Sendable {
   }
 
   private func boot(
-    _ kernel: PreparedKernel, pmem: PmemMode, accel: Accel, accelReason: String, timeline: inout LabTimeline
+    _ kernel: PreparedKernel, pmem: PmemMode, accel: Accel, accelReason: String, extras: [(String, [UInt8])],
+    timeline: inout LabTimeline
   ) -> LabRun {
     let tree = kernel.tree
     let start = timeline.start
@@ -290,7 +309,8 @@ public struct Lab: Sendable {
 
     let initrd = scratch + "/initramfs.cpio"
     do {
-      try Initramfs.assemble(base: kernel.base.path, runArchive: Initramfs.runArchive(pmem: pmem, modules: modules), to: initrd)
+      try Initramfs.assemble(base: kernel.base.path, runArchive: Initramfs.runArchive(
+          pmem: pmem, modules: modules, bench: options.bench ? options.benchArguments : nil, executables: extras), to: initrd)
     } catch {
       return fail("\(error)")
     }
@@ -395,6 +415,11 @@ public struct Lab: Sendable {
       run.profile = profile.rawValue
       run.contract = Contract.differences(report: report, answers: real, profile: profile)
       if !run.contract!.isEmpty { progress("\(name): \(run.contract!.count) disagreements with profile \(profile.rawValue)") }
+    }
+    if options.bench {
+      let bench = LabBench.collect(parsed, outputDirectory: options.outputDirectory, name: name)
+      (run.bench, run.pinbench, run.benchError) = (bench.report, bench.pinbench, bench.error)
+      if let e = bench.error { progress("\(name): bench: \(e)") }
     }
     let s = report.summary
     progress(
