@@ -42,6 +42,8 @@ public struct BenchEngine {
       for memory in request.memories {
         if kernel.pendingSignal() != nil { throw Interrupted(completed: results) }
         let result = cell(interface, memory, session: session, rounds: &rounds)
+        // A cell a signal cut short is not a measurement.
+        if kernel.pendingSignal() != nil { throw Interrupted(completed: results) }
         results.append(result)
         onResult?(result)
       }
