@@ -85,8 +85,10 @@ static void prepare(void) {
     fprintf(stderr, "pinbench: unknown --memory %s\n", memory);
     exit(64);
   }
+  /* As daxpin faults: one byte per page, a hugetlb page being 2 MiB. */
+  size_t page = strcmp(memory, "hugetlb-2m") ? 4096 : HUGE;
   volatile unsigned char sum = 0;
-  for (size_t off = 0; off < size; off += 4096) {
+  for (size_t off = 0; off < size; off += page) {
     unsigned char *p = (unsigned char *)buf + off;
     if (write) *p = (unsigned char)(off >> 12) | 1; else sum += *p;
   }

@@ -78,8 +78,10 @@ struct BenchCommand: ParsableCommand {
       devdax: devdax, vfioGroup: vfioGroup, toolVersion: DaxpinVersion.string, interruptAfter: interruptAfter)
     if backend == .linux { LinuxKernel.catchInterrupts() }
     var run = BenchRun(host: host, request: request)
-    let tty = StandardError.isTerminal
-    if !json {
+    // A progress line only for a person at a terminal reading the table (in a lab guest the
+    // console is a terminal, and the JSON goes between markers that must start their lines).
+    let tty = StandardError.isTerminal && !json
+    if tty {
       run.onResult = { r in
         if tty { Stderr.status("bench: \(r.interface.rawValue).\(r.memory.rawValue) \(r.status.rawValue)") }
       }
