@@ -17,6 +17,9 @@ packages=(
   # tests of the report formats: the HTML page in headless Chromium (and docs/matrix.png, with
   # DejaVu for its glyphs), JUnit XML against an XSD, reports against docs/report.schema.json
   chromium fonts-dejavu-core libxml2-utils python3-jsonschema
+  # bench/pinbench.c, daxpin bench's C twin: scripts/bench-pin.sh builds it with cc, and
+  # `daxpin lab --bench` links it -static (libc.a) for the guests
+  libc6-dev python3
 )
 
 SUDO=""

@@ -18,10 +18,12 @@ public final class FakeKernel: Kernel {
   ///   - fsdaxMount: how the ext4 and xfs DAX filesystems are mounted.
   ///   - memlockKB: RLIMIT_MEMLOCK when the caller lacks CAP_IPC_LOCK; nil means CAP_IPC_LOCK.
   ///   - dmaEntryLimit: vfio_iommu_type1.dma_entry_limit.
+  ///   - memoryAvailable: `MemAvailable` in bytes (nil: /proc does not say).
   ///   - pmem: the lab pmem mode whose bus the inventory shows (`e820` for memmap).
   public init(
     profile: KernelProfile, topology: FakeTopology = .full, layout: LabLayout = .standard, fsdaxMount: FakeDAXMount = .always,
-    memlockKB: Int? = nil, dmaEntryLimit: Int = 65535, hugetlbPages: Int = 16, groupViable: Bool = true, pmem: PmemMode = .memmap
+    memlockKB: Int? = nil, dmaEntryLimit: Int = 65535, hugetlbPages: Int = 16, groupViable: Bool = true, pmem: PmemMode = .memmap,
+    memoryAvailable: Int? = 8 << 30
   ) {
     self.profile = profile
     self.topology = topology
@@ -30,6 +32,7 @@ public final class FakeKernel: Kernel {
       FakeState(
         profile: profile, topology: topology, layout: layout, fsdaxMount: fsdaxMount, memlockKB: memlockKB, dmaEntryLimit: dmaEntryLimit,
         hugetlbPages: hugetlbPages, groupViable: groupViable, pmem: pmem))
+    state.withLock { $0.memoryAvailable = memoryAvailable }
   }
 
   /// Files and directories under `directory` (absolute paths), for tests.
@@ -87,6 +90,8 @@ public final class FakeKernel: Kernel {
   public func fault(_ m: Mapping, pageSize: Int, write: Bool) -> Result<Void, Errno> { call { $0.fault(m, write: write) } }
   public func vma(_ m: Mapping) -> Result<VMAInfo, Errno> { call { $0.vma(m) } }
   public func pinAccounting() -> PinAccounting? { state.withLock { PinAccounting(pinnedKB: $0.pinnedKB, lockedKB: $0.lockedKB) } }
+  public func advise(_ m: Mapping, _ advice: MemoryAdvice) -> Result<Void, Errno> { call { $0.madvise(m, advice) } }
+  public func memoryAvailable() -> Int? { state.withLock { $0.memoryAvailable } }
 
   public func vfioAPIVersion(_ c: FileDescriptor) -> Result<Int32, Errno> { call { $0.container(c.rawValue).map { _ in 0 } } }
   public func vfioCheckExtension(_ c: FileDescriptor, _ t: VFIOIOMMUType) -> Result<Bool, Errno> {

@@ -90,6 +90,8 @@ struct FakeMapping {
   /// MAP_PRIVATE file pages replaced by anonymous copies (written before the pin).
   var copiedOnWrite = false
   var faulted = false
+  /// `madvise` MADV_HUGEPAGE / MADV_NOHUGEPAGE given to the range.
+  var advice: MemoryAdvice?
 }
 
 struct FakeState {
@@ -113,6 +115,8 @@ struct FakeState {
   var nextAddress: UInt = 0x7f00_0000_0000
   var pinnedKB = 0
   var lockedKB = 0
+  /// `MemAvailable`; nil models a /proc without it.
+  var memoryAvailable: Int? = 8 << 30
   var pendingSignal: Int32?
   /// Processes alive besides this one (pid → start time), for the leftover sweep.
   var otherProcesses: [Int32: UInt64] = [:]
@@ -360,7 +364,8 @@ struct FakeState {
   func characterDevice(_ path: String) -> Result<CharacterDevice, Errno> {
     guard let n = nodes[path] else { return .failure(.noSuchFileOrDirectory) }
     switch n.kind {
-    case .devdax(let align, _): return .success(CharacterDevice(number: DeviceNumber(major: 252, minor: 0), subsystem: "dax", align: align))
+    case .devdax(let align, let size):
+      return .success(CharacterDevice(number: DeviceNumber(major: 252, minor: 0), subsystem: "dax", align: align, size: size))
     case .null: return .success(CharacterDevice(number: DeviceNumber(major: 1, minor: 3), subsystem: "mem"))
     case .zero: return .success(CharacterDevice(number: DeviceNumber(major: 1, minor: 5), subsystem: "mem"))
     case .vfioContainer, .iommu: return .success(CharacterDevice(number: DeviceNumber(major: 10, minor: 196), subsystem: "misc"))
@@ -426,27 +431,53 @@ struct FakeState {
   }
 
   mutating func fault(_ m: Mapping, write: Bool) -> Result<Void, Errno> {
-    guard var fm = mappings[m.address] else { return .failure(.badAddress) }
+    // The VMA holding the range: a bench buffer is a 2 MiB-aligned part of a larger mapping.
+    guard var fm = container(of: m) else { return .failure(.badAddress) }
     // Touching a file mapping past EOF is SIGBUS on a real kernel.
     if let size = fm.fileSize, size < m.length { return .failure(.badAddress) }
     if write && !fm.writable { return .failure(.badAddress) }
     fm.faulted = true
     if write && !fm.shared && fm.backing != .anon && fm.backing != .hugetlb { fm.copiedOnWrite = true }
-    mappings[m.address] = fm
+    mappings[fm.mapping.address] = fm
     return .success(())
   }
 
   func vma(_ m: Mapping) -> Result<VMAInfo, Errno> {
-    guard let fm = mappings[m.address] else { return .failure(.noSuchFileOrDirectory) }
+    guard let fm = container(of: m) else { return .failure(.noSuchFileOrDirectory) }
     var flags = ["rd"] + (fm.writable ? ["wr"] : []) + (fm.shared ? ["sh"] : []) + ["mr", "mw", "me"]
     if fm.backing == .hugetlb { flags.append("ht") }
-    if fm.backing == .fsdax || fm.backing == .devdax { flags.append("hg") }
-    return .success(VMAInfo(path: fm.path, flags: flags))
+    if fm.backing == .fsdax || fm.backing == .devdax || fm.advice == .hugePage { flags.append("hg") }
+    if fm.advice == .noHugePage { flags.append("nh") }
+    // khugepaged aside, a faulted anonymous range advised MADV_HUGEPAGE is backed by huge pages
+    // in every whole, aligned 2 MiB extent it covers.
+    var thpKB = 0
+    if fm.backing == .anon, fm.advice == .hugePage, fm.faulted {
+      let huge: UInt = 2 << 20
+      let first = (m.address + huge - 1) / huge * huge
+      let end = (m.address + UInt(m.length)) / huge * huge
+      thpKB = end > first ? Int(end - first) / 1024 : 0
+    }
+    return .success(VMAInfo(path: fm.path, flags: flags, anonHugePagesKB: thpKB))
+  }
+
+  mutating func madvise(_ m: Mapping, _ advice: MemoryAdvice) -> Result<Void, Errno> {
+    guard let fm = container(of: m) else { return .failure(.noMemory) }
+    // hugetlb ranges and device-DAX take no THP advice (the kernel's madvise_behavior_valid on a
+    // VM_HUGETLB / VM_PFNMAP-like VMA).
+    guard fm.backing != .hugetlb && fm.backing != .devdax else { return .failure(.invalidArgument) }
+    // One advice per fake mapping: the kernel would split the VMA at the range's ends.
+    mappings[fm.mapping.address]!.advice = advice
+    return .success(())
   }
 
   /// Where a file's pages come from: DAX, shmem (tmpfs) or the page cache.
   func backing(ofFile path: String) -> Backing {
     isDAX(path) ? .fsdax : mount(of: path).magic == .tmpfs ? .shmem : .pagecache
+  }
+
+  /// The mapping `m` is, or lies inside.
+  func container(of m: Mapping) -> FakeMapping? {
+    mappings[m.address] ?? covering(UInt64(m.address), UInt64(m.length))
   }
 
   /// The mapping that holds `[address, address + length)`, if one does.

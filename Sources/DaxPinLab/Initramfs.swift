@@ -213,13 +213,15 @@ public struct Initramfs {
   }
 
   /// The run archive: `/etc/daxpin-lab.conf` for this run's pmem mode and module order (guest paths).
-  /// `extra`: more files (guest path, contents, executable), such as `LabExec`'s.
-  public static func runArchive(pmem: PmemMode, modules: [String], layout: LabLayout = .standard, extra: [(String, [UInt8], Bool)] = [])
-    -> [UInt8]
-  {
+  /// With `bench`, the guest runs `daxpin bench` with those arguments. `extra`: more files for
+  /// this run only (guest path, contents, executable), such as `LabExec`'s and `/bin/pinbench`,
+  /// so the cached base stays the same.
+  public static func runArchive(
+    pmem: PmemMode, modules: [String], layout: LabLayout = .standard, bench: String? = nil, extra: [(String, [UInt8], Bool)] = []
+  ) -> [UInt8] {
     var cpio = CpioWriter()
     cpio.add("/etc", .directory)
-    cpio.add("/etc/daxpin-lab.conf", .file(Array(config(pmem: pmem, modules: modules, layout: layout).utf8), executable: false))
+    cpio.add("/etc/daxpin-lab.conf", .file(Array(config(pmem: pmem, modules: modules, layout: layout, bench: bench).utf8), executable: false))
     for (path, bytes, executable) in extra { cpio.add(path, .file(bytes, executable: executable)) }
     cpio.finish()
     return cpio.bytes
@@ -288,8 +290,9 @@ public struct Initramfs {
 
   /// `/etc/daxpin-lab.conf`: the pmem mode, the module load order, and the guest's objects
   /// from `LabLayout` (mount points, regions, brd size, the vfio device), as shell variables.
-  static func config(pmem: PmemMode, modules: [String], layout: LabLayout = .standard) -> String {
+  static func config(pmem: PmemMode, modules: [String], layout: LabLayout = .standard, bench: String? = nil) -> String {
     var lines = ["PMEM_MODE=\(pmem.rawValue)", "MODULES=\"\(modules.joined(separator: " "))\"", "PROBE_ARGS=\"\""]
+    if let bench { lines.append("BENCH_ARGS=\"\(bench)\"") }
     lines += layout.guestVariables(pmem).map { "\($0.0)=\"\($0.1)\"" }
     return lines.joined(separator: "\n") + "\n"
   }

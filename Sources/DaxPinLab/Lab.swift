@@ -30,6 +30,12 @@ public struct LabOptions: Sendable {
   public var interactive = false
   /// `--exec`: a command run in each guest after the probe (`LabExec`).
   public var exec: LabExec?
+  /// `--bench`: after the contract, the guest runs `daxpin bench` (and pinbench, its C twin,
+  /// when `pinbenchSource` compiles) with `benchArguments`.
+  public var bench = false
+  public var benchArguments = LabBench.defaultArguments
+  /// `bench/pinbench.c` of the checkout, compiled static for the guest.
+  public var pinbenchSource: String?
 
   public init(
     kernels: [LabKernelSpec], pmem: [PmemMode], accel: Accel?, outputDirectory: String, cacheDirectory: String,
@@ -91,6 +97,10 @@ public struct LabRun: Sendable {
   /// Where the seconds went (always collected; reported with `--timings`).
   public var timeline: LabTimeline?
   public var timings: [LabTiming] { timeline?.steps ?? [] }
+  /// `--bench`: the guest's `daxpin bench` report and pinbench's lines (one JSON object each).
+  public var bench: BenchReport?
+  public var pinbench: [PinbenchLine] = []
+  public var benchError: String?
 }
 
 /// A kernel made ready to boot: its tree, the image QEMU loads, each pmem mode's module order
@@ -172,6 +182,14 @@ public struct Lab: Sendable {
     progress("accelerator: \(reason)")
     let count = options.kernels.count * options.pmem.count
     let results = Mutex<[LabRun?]>(Array(repeating: nil, count: count))
+    var pinbench: [UInt8]?
+    if options.bench, let source = options.pinbenchSource {
+      switch LabBench.compile(source) {
+      case .success(let binary): pinbench = binary
+      case .failure(let e): progress("bench: \(e); the guest runs daxpin bench without its C twin")
+      }
+    }
+    let runArchiveExtras: [(String, [UInt8])] = pinbench.map { [("/bin/pinbench", $0)] } ?? []
     let workers = max(1, min(options.jobs, count))
     let queue = RunQueue(workers: workers)
     let group = DispatchGroup()
@@ -179,7 +197,7 @@ public struct Lab: Sendable {
       // A serial queue of its own gets a thread of its own: the workers block in their boots.
       DispatchQueue(label: "daxpin.lab.worker.\(w)").async(group: group) {
         while let job = queue.next() {
-          let run = boot(job.kernel, pmem: job.pmem, accel: accel, accelReason: reason)
+          let run = boot(job.kernel, pmem: job.pmem, accel: accel, accelReason: reason, extras: runArchiveExtras)
           results.withLock { $0[job.index] = run }
         }
       }
@@ -261,9 +279,9 @@ public struct Lab: Sendable {
     }
   }
 
-  func boot(_ kernel: PreparedKernel, pmem: PmemMode, accel: Accel, accelReason: String) -> LabRun {
+  func boot(_ kernel: PreparedKernel, pmem: PmemMode, accel: Accel, accelReason: String, extras: [(String, [UInt8])] = []) -> LabRun {
     var timeline = LabTimeline(start: MonotonicClock.seconds())
-    var run = boot(kernel, pmem: pmem, accel: accel, accelReason: accelReason, timeline: &timeline)
+    var run = boot(kernel, pmem: pmem, accel: accel, accelReason: accelReason, extras: extras, timeline: &timeline)
     timeline.end = MonotonicClock.seconds()
     run.totalSeconds = timeline.end! - timeline.start
     run.timeline = timeline
@@ -278,7 +296,8 @@ public struct Lab: Sendable {
   }
 
   private func boot(
-    _ kernel: PreparedKernel, pmem: PmemMode, accel: Accel, accelReason: String, timeline: inout LabTimeline
+    _ kernel: PreparedKernel, pmem: PmemMode, accel: Accel, accelReason: String, extras: [(String, [UInt8])],
+    timeline: inout LabTimeline
   ) -> LabRun {
     let tree = kernel.tree
     let start = timeline.start
@@ -309,8 +328,10 @@ public struct Lab: Sendable {
 
     let initrd = scratch + "/initramfs.cpio"
     do {
-      let extra = try options.exec?.guestFiles(layout: .standard, kernel: tree.label, pmem: pmem, timeout: options.timeoutSeconds) ?? []
-      try Initramfs.assemble(base: kernel.base.path, runArchive: Initramfs.runArchive(pmem: pmem, modules: modules, extra: extra), to: initrd)
+      let execFiles = try options.exec?.guestFiles(layout: .standard, kernel: tree.label, pmem: pmem, timeout: options.timeoutSeconds) ?? []
+      try Initramfs.assemble(base: kernel.base.path, runArchive: Initramfs.runArchive(
+          pmem: pmem, modules: modules, bench: options.bench ? options.benchArguments : nil,
+          extra: execFiles + extras.map { ($0.0, $0.1, true) }), to: initrd)
     } catch {
       return fail("\(error)")
     }
@@ -422,6 +443,11 @@ public struct Lab: Sendable {
       run.profile = profile.rawValue
       run.contract = Contract.differences(report: report, answers: real, profile: profile, pmem: pmem)
       if !run.contract!.isEmpty { progress("\(name): \(run.contract!.count) disagreements with profile \(profile.rawValue)") }
+    }
+    if options.bench {
+      let bench = LabBench.collect(parsed, outputDirectory: options.outputDirectory, name: name)
+      (run.bench, run.pinbench, run.benchError) = (bench.report, bench.pinbench, bench.error)
+      if let e = bench.error { progress("\(name): bench: \(e)") }
     }
     let s = report.summary
     progress(

@@ -19,7 +19,7 @@ struct Daxpin: ParsableCommand {
       """,
     version: DaxpinVersion.string,
     subcommands: [
-      InventoryCommand.self, ProbeCommand.self, CheckCommand.self, ExplainCommand.self, LabCommand.self, ReportCommand.self,
+      InventoryCommand.self, ProbeCommand.self, BenchCommand.self, CheckCommand.self, ExplainCommand.self, LabCommand.self, ReportCommand.self,
       ContractCommand.self,
     ])
 }

@@ -69,6 +69,9 @@ struct LabCommand: ParsableCommand {
     "Hold `daxpin check qemu --probe` to each guest's kernel: QEMU command lines with guest RAM on ext4-DAX (share=on, share=off), xfs-DAX, device-DAX (align=2M, none), a page-cache file (share=on, share=off) and memfd, each with a vfio-pci device; fails on any difference from the kernel. Writes OUT/check-vm.md."))
   var checkVM = false
 
+  @Flag(help: "After the probe, run `daxpin bench` in each guest (VFIO type1v2 and io_uring; 64 MiB, 10 rounds) and its C twin bench/pinbench.c; results in OUT/<kernel>-<pmem>-bench.json and -pinbench.jsonl. Under TCG the figures are an emulated CPU's, not a machine's.")
+  var bench = false
+
   @Flag(help: "Fetch kernels again even when cached.")
   var refresh = false
 
@@ -104,6 +107,9 @@ struct LabCommand: ParsableCommand {
     }
     let tty = StandardError.isTerminal
     labOptions.interactive = tty
+    labOptions.bench = bench
+    // scripts/lab/init → the checkout → bench/pinbench.c
+    labOptions.pinbenchSource = String(initScript.dropLast("scripts/lab/init".count)) + "bench/pinbench.c"
     let start = MonotonicClock.seconds()
     // On a terminal a status line (a kernel build's progress) is redrawn in place; every other
     // line first clears it.
@@ -123,6 +129,15 @@ struct LabCommand: ParsableCommand {
       {
         say(ProbeText.line(p, color: StandardOutput.isTerminal))
       }
+    }
+    for run in runs where bench {
+      guard let b = run.bench else {
+        if run.report != nil { say("\n\(run.kernel)-\(run.pmem.rawValue): bench: \(run.benchError ?? "no result")") }
+        continue
+      }
+      say("\n\(run.kernel)-\(run.pmem.rawValue) bench (under \(run.report?.lab?.accel ?? "?")):")
+      say(BenchText.render(b), terminator: "")
+      if !run.pinbench.isEmpty { say("daxpin against its C twin (pinbench):\n" + LabBench.comparison(b, run.pinbench), terminator: "") }
     }
     say(LabSummary.table(runs), terminator: "")
     if timings { say(LabSummary.timings(runs), terminator: "") }

@@ -63,6 +63,11 @@ public protocol Kernel: Sendable {
   func vma(_ mapping: Mapping) -> Result<VMAInfo, Errno>
   /// `VmPin` and `VmLck` of this process; nil where /proc does not say.
   func pinAccounting() -> PinAccounting?
+  /// `madvise(2)` with `MADV_HUGEPAGE` or `MADV_NOHUGEPAGE` over the whole mapping.
+  func advise(_ mapping: Mapping, _ advice: MemoryAdvice) -> Result<Void, Errno>
+  /// `MemAvailable` of `/proc/meminfo` in bytes: what can be faulted in without swapping; nil
+  /// where /proc does not say.
+  func memoryAvailable() -> Int?
 
   // MARK: VFIO container and group
 

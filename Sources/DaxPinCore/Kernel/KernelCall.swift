@@ -3,7 +3,7 @@
 public enum KernelCall: String, CaseIterable, Sendable, Hashable {
   case open, openDirectory, close, makeDirectory, unlink, entries, lock, memfdCreate, truncate, allocate
   case status, statusOfFD, filesystem, setDAXFlag, characterDevice
-  case map, unmap, protect, fault, vma, pinAccounting
+  case map, unmap, protect, fault, vma, pinAccounting, advise, memoryAvailable
   case vfioAPIVersion, vfioCheckExtension, vfioGroupStatus, vfioGroupSetContainer, vfioGroupUnsetContainer
   case vfioGroupGetDeviceFD, vfioSetIOMMU, vfioIOMMUInfo, vfioMapDMA, vfioUnmapDMA
   case vfioDeviceBindIOMMUFD, vfioDeviceAttachIOMMUFDPT, vfioDeviceDetachIOMMUFDPT
@@ -17,7 +17,7 @@ public enum KernelCall: String, CaseIterable, Sendable, Hashable {
   public var releasesOrObserves: Bool {
     switch self {
     case .close, .unmap, .unlink, .vfioGroupUnsetContainer, .vfioUnmapDMA, .vfioDeviceDetachIOMMUFDPT, .iommufdUnmap,
-      .iommufdDestroy, .ioUringUnregisterBuffers, .pinAccounting, .currentProcess, .pendingSignal, .raise:
+      .iommufdDestroy, .ioUringUnregisterBuffers, .pinAccounting, .memoryAvailable, .currentProcess, .pendingSignal, .raise:
       true
     default: false
     }
@@ -38,6 +38,7 @@ public enum KernelCall: String, CaseIterable, Sendable, Hashable {
     case .characterDevice: [.noSuchFileOrDirectory, .permissionDenied]
     case .map: [.noMemory, .invalidArgument, .permissionDenied]
     case .protect: [.noMemory, .invalidArgument]
+    case .advise: [.invalidArgument, .noMemory]
     case .fault: [.badAddress]
     case .vma: [.noSuchFileOrDirectory, .noMemory, .tooManyOpenFiles]
     case .vfioAPIVersion, .vfioCheckExtension, .vfioGroupStatus, .vfioIOMMUInfo: [.inappropriateIOCTLForDevice, .invalidArgument]

@@ -134,6 +134,8 @@ public final class RecordingKernel: Kernel {
   }
   public func vma(_ m: Mapping) -> Result<VMAInfo, Errno> { call(.vma) { base.vma(m) } }
   public func pinAccounting() -> PinAccounting? { base.pinAccounting() }
+  public func advise(_ m: Mapping, _ advice: MemoryAdvice) -> Result<Void, Errno> { call(.advise) { base.advise(m, advice) } }
+  public func memoryAvailable() -> Int? { base.memoryAvailable() }
 
   // MARK: VFIO
 

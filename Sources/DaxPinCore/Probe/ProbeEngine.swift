@@ -62,26 +62,7 @@ public struct ProbeEngine {
   }
 
   private func openSession(_ interface: Interface, cleanup: Cleanup) -> Result<any PinSession, SessionUnavailable> {
-    do {
-      switch interface {
-      case .vfioType1, .vfioType1v2, .iommufdCompat:
-        return .success(
-          try VFIOContainerSession.open(
-            kernel: kernel, interface: interface, group: targets.vfioGroup, containerPresent: targets.vfioContainer,
-            iommufdPresent: targets.iommufd, cleanup: cleanup))
-      case .iommufd, .iommufdFile:
-        return .success(
-          try IOMMUFDSession.open(
-            kernel: kernel, byFile: interface == .iommufdFile, present: targets.iommufd, group: targets.vfioGroup,
-            cleanup: cleanup))
-      case .ioUring:
-        return .success(try IOUringSession.open(kernel: kernel, cleanup: cleanup))
-      }
-    } catch let e as SessionUnavailable {
-      return .failure(e)
-    } catch {
-      return .failure(SessionUnavailable(outcome: .setupFailed, reason: "\(error)"))
-    }
+    openPinSession(interface, kernel: kernel, targets: targets, cleanup: cleanup)
   }
 
   private func cell(_ id: ProbeID, session: Result<any PinSession, SessionUnavailable>, preparer: inout MemoryPreparer) -> ProbeResult {
