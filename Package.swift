@@ -21,6 +21,12 @@ let package = Package(
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     // ioctl request numbers and one typed wrapper per VFIO / iommufd / io_uring call.
     .target(name: "CVFIO", cSettings: [.define("_GNU_SOURCE")]),
+    // libibverbs' headers (pkg-config, libibverbs-dev); never linked: CRDMA dlopens libibverbs.so.1.
+    .systemLibrary(
+      name: "CIBVerbs", pkgConfig: "libibverbs",
+      providers: [.apt(["libibverbs-dev", "ibverbs-providers"])]),
+    // The RDMA verbs the probe uses, loaded from libibverbs.so.1 at run time.
+    .target(name: "CRDMA", dependencies: ["CIBVerbs"], cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("dl")]),
     // Pure Swift: vocabulary, the Kernel seam, the probe engine, expectations, reports.
     .target(
       name: "DaxPinCore",
@@ -29,7 +35,7 @@ let package = Package(
     .target(
       name: "DaxPinLinux",
       dependencies: [
-        "DaxPinCore", "CVFIO", "CDaxctl", "CZlib",
+        "DaxPinCore", "CVFIO", "CDaxctl", "CZlib", "CRDMA",
         .product(name: "SystemPackage", package: "swift-system"),
       ]),
     // The fake-device backend: a simulated kernel behind the same seam, with kernel profiles.

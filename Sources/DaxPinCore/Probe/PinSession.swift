@@ -19,6 +19,16 @@ protocol PinSession {
   var notExercisedReason: String? { get }
   /// Pins `memory`, records the answer, and undoes the pin before returning.
   func pin(_ memory: PreparedMemory, access: Access) -> PinAttempt
+  /// True when a successful request registers the memory without pinning it (RDMA ODP): the
+  /// cell is `on-demand` unless VmPin grew.
+  var pinsOnDemand: Bool { get }
+  /// Why this session cannot serve `access` (a device without ODP for it); nil when it can.
+  func unavailable(for access: Access) -> SessionUnavailable?
+}
+
+extension PinSession {
+  var pinsOnDemand: Bool { false }
+  func unavailable(for access: Access) -> SessionUnavailable? { nil }
 }
 
 /// Why an interface cannot be opened here.
