@@ -1,4 +1,3 @@
-#define _GNU_SOURCE
 #include "CRDMA.h"
 
 #include <dlfcn.h>

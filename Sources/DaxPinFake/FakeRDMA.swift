@@ -70,8 +70,10 @@ extension PinPolicy {
     let force = !access.writable && !profile.rdmaPinsReadOnlyForReading
     let write = access.writable || force
     if fastPathPins(m, write: write) { return nil }
-    // FOLL_FORCE lets a write through a read-only private (COW) mapping, never a shared one.
-    let writeRefused = write && !m.writable && (!force || m.shared)
+    // FOLL_FORCE lets a write through a read-only private (COW) mapping, never a shared one, and
+    // from 6.0 never a hugetlb one.
+    let forceRefused = m.shared || (m.backing == .hugetlb && profile.refusesForcedHugetlbWrites)
+    let writeRefused = write && !m.writable && (!force || forceRefused)
     if profile.checksFsdaxBeforePinning {
       if m.backing == .fsdax { return .notSupported }
       if writeRefused { return .badAddress }

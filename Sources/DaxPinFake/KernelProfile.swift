@@ -61,6 +61,8 @@ public enum KernelProfile: String, CaseIterable, Sendable {
   /// 6.2, "RDMA/umem: remove FOLL_FORCE usage": ib_umem_get asks FOLL_WRITE only for writable
   /// regions; before, every region was pinned FOLL_WRITE, read-only ones with FOLL_FORCE.
   var rdmaPinsReadOnlyForReading: Bool { version >= KernelVersion(6, 2) }
+  /// 6.0, "mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings": check_vma_flags EFAULT.
+  var refusesForcedHugetlbWrites: Bool { version >= KernelVersion(6, 0) }
 
   /// The CONFIG_* options of the simulated kernel, as Debian sets them.
   var config: [String: String] {

@@ -8,7 +8,11 @@ public enum ModuleClosure {
     let bus = pmem == .memmap ? ["nd_e820"] : ["nfit"]
     return bus + ["nd_pmem", "dax_pmem", "device_dax", "ext4", "xfs", "brd", "vfio_iommu_type1", "vfio_pci"]
   }
-  public static let optional = ["iommufd", "crc32c_generic", "crc32c"]
+  /// Soft-RoCE for the rdma probes: rdma_rxe and ib_uverbs (7.x's rdma_rxe no longer pulls it in),
+  /// `dummy` for its netdev (it makes `dummy0` itself), and the crc32 the rxe link needs where it
+  /// is a module (before 7.x: without it `rdma link add` fails with ENOENT).
+  public static let rdma = ["ib_uverbs", "rdma_rxe", "dummy", "crc32_generic", "crc32_pclmul"]
+  public static let optional = ["iommufd", "crc32c_generic", "crc32c"] + rdma
 
   /// One line of `modprobe -D`: `insmod /path/x.ko [params]` or `builtin x`.
   public enum Step: Equatable, Sendable {

@@ -86,8 +86,11 @@ public enum Expectations {
       expect: .refused, errno: .badAddress),
     ExpectationRule(
       origin: "ib-umem-write-force",
-      basis: "before 6.2 ib_umem_get pins a region without write access with FOLL_WRITE | FOLL_FORCE, which a read-only MAP_SHARED mapping refuses (check_vma_flags)",
-      applies: { id, f in id.interface == .rdma && id.access == .ro && rdmaPinsReadOnlyForWriting(f) && id.kind.isShared },
+      basis: "before 6.2 ib_umem_get pins a region without write access with FOLL_WRITE | FOLL_FORCE, which check_vma_flags refuses for a read-only MAP_SHARED mapping, and from 6.0 for hugetlb (\"mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings\"; lab: Debian 6.1.176)",
+      applies: { id, f in
+        id.interface == .rdma && id.access == .ro && rdmaPinsReadOnlyForWriting(f)
+          && (id.kind.isShared || (id.kind == .hugetlb2m && f.atLeast(6, 0)))
+      },
       expect: .refused, errno: .badAddress),
     ExpectationRule(
       origin: "io_uring-file-policy",
