@@ -98,3 +98,22 @@ struct RDMAAndXDPLinuxTests {
     #expect(dirs.leftovers.isEmpty)
   }
 }
+
+import CIBVerbs
+
+/// The seam's libibverbs constants (`RDMAAccess`, `RDMAODPCapabilities`), held to libibverbs-dev's
+/// verbs.h: CRDMA passes them to `ibv_reg_mr` and reads `odp_caps` as plain integers.
+@Suite("RDMA constants equal verbs.h")
+struct RDMAConstantsTests {
+  @Test func accessFlags() {
+    #expect(RDMAAccess.localWrite.rawValue == Int32(IBV_ACCESS_LOCAL_WRITE.rawValue))
+    #expect(RDMAAccess.remoteWrite.rawValue == Int32(IBV_ACCESS_REMOTE_WRITE.rawValue))
+    #expect(RDMAAccess.remoteRead.rawValue == Int32(IBV_ACCESS_REMOTE_READ.rawValue))
+    #expect(RDMAAccess.onDemand.rawValue == Int32(IBV_ACCESS_ON_DEMAND.rawValue))
+  }
+  @Test func odpCapabilities() {
+    #expect(RDMAODPCapabilities.support == UInt64(IBV_ODP_SUPPORT.rawValue))
+    #expect(RDMAODPCapabilities.write == UInt32(IBV_ODP_SUPPORT_WRITE.rawValue))
+    #expect(RDMAODPCapabilities.read == UInt32(IBV_ODP_SUPPORT_READ.rawValue))
+  }
+}
