@@ -21,6 +21,15 @@ let package = Package(
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     // ioctl request numbers and one typed wrapper per VFIO / iommufd / io_uring call.
     .target(name: "CVFIO", cSettings: [.define("_GNU_SOURCE")]),
+    // libibverbs through pkg-config (libibverbs-dev). Only the tests depend on it, to hold CRDMA's
+    // and the seam's constants to the real verbs.h: SwiftPM links a system library's pkg-config
+    // libraries into everything that depends on it, and daxpin must start without libibverbs.
+    .systemLibrary(
+      name: "CIBVerbs", pkgConfig: "libibverbs",
+      providers: [.apt(["libibverbs-dev", "ibverbs-providers"])]),
+    // The RDMA verbs the probe uses, looked up in libibverbs.so.1 with dlopen at run time; it
+    // compiles against libibverbs-dev's <infiniband/verbs.h> in the system include path.
+    .target(name: "CRDMA", cSettings: [.define("_GNU_SOURCE")], linkerSettings: [.linkedLibrary("dl")]),
     // Pure Swift: vocabulary, the Kernel seam, the probe engine, expectations, reports.
     .target(
       name: "DaxPinCore",
@@ -29,7 +38,7 @@ let package = Package(
     .target(
       name: "DaxPinLinux",
       dependencies: [
-        "DaxPinCore", "CVFIO", "CDaxctl", "CZlib",
+        "DaxPinCore", "CVFIO", "CDaxctl", "CZlib", "CRDMA",
         .product(name: "SystemPackage", package: "swift-system"),
       ]),
     // The fake-device backend: a simulated kernel behind the same seam, with kernel profiles.
@@ -49,7 +58,7 @@ let package = Package(
       ]),
     .testTarget(name: "DaxPinCoreTests", dependencies: ["DaxPinCore"]),
     .testTarget(
-      name: "DaxPinLinuxTests", dependencies: ["DaxPinLinux", "DaxPinCore", "CVFIO"],
+      name: "DaxPinLinuxTests", dependencies: ["DaxPinLinux", "DaxPinCore", "CVFIO", "CIBVerbs"],
       exclude: ["Fixtures"]),
     .testTarget(
       name: "DaxPinFakeTests", dependencies: ["DaxPinFake", "DaxPinCore"], exclude: ["Fixtures"]),

@@ -6,6 +6,9 @@ set -euo pipefail
 packages=(
   # build: libndctl / libdaxctl through pkg-config, zlib for /proc/config.gz
   pkgconf libndctl-dev libdaxctl-dev zlib1g-dev uuid-dev
+  # RDMA: libibverbs' headers (pkg-config; daxpin loads libibverbs.so.1 at run time), the soft-RoCE
+  # provider and the `rdma` tool, which the lab's initramfs carries
+  libibverbs-dev ibverbs-providers rdma-core iproute2
   # the kernel lab: QEMU, and what goes into the guest's initramfs
   # (ndctl brings the cxl tool and libcxl1 for the CXL pmem mode)
   qemu-system-x86 busybox-static kmod ndctl libcxl1 daxctl e2fsprogs xfsprogs

@@ -41,6 +41,8 @@ public final class FakeKernel: Kernel {
   }
   /// Open descriptors and live mappings in the simulated process.
   public var held: (fds: Int, mappings: Int) { state.withLock { ($0.fds.count, $0.mappings.count) } }
+  /// RDMA contexts and memory regions open in the simulated process.
+  public var heldRDMA: Int { state.withLock { $0.rdmaContexts.count + $0.rdmaRegions.count } }
   /// Leaves a private directory behind as a run killed by SIGKILL would (tests of the sweep):
   /// `.daxpin-<pid>-<startTime>-<suffix>` under `parent` holding one 2 MiB file; `alive` keeps
   /// that process running. Returns its path.
@@ -146,6 +148,17 @@ public final class FakeKernel: Kernel {
   }
   public func ioUringUnregisterBuffers(_ ring: FileDescriptor) -> Result<Void, Errno> {
     state.withLock { s in s.unregister(ring.rawValue) }
+  }
+
+  public func rdmaOpen() -> Result<RDMAContext, Errno> { call { $0.rdmaOpen() } }
+  public func rdmaRegisterMR(_ c: RDMAContext, _ m: Mapping, access: RDMAAccess) -> Result<RDMAMemoryRegion, Errno> {
+    call { $0.rdmaRegisterMR(c, m, access: access) }
+  }
+  public func rdmaDeregisterMR(_ mr: RDMAMemoryRegion) -> Result<Void, Errno> { call { $0.rdmaDeregisterMR(mr) } }
+  public func rdmaClose(_ c: RDMAContext) { state.withLock { $0.rdmaClose(c) } }
+  public func xdpSocket() -> Result<FileDescriptor, Errno> { call { $0.xdpSocket() } }
+  public func xdpRegisterUMEM(_ s: FileDescriptor, _ m: Mapping, chunkSize: UInt32) -> Result<Void, Errno> {
+    call { $0.xdpRegisterUMEM(s.rawValue, m, chunkSize: chunkSize) }
   }
 
   public func currentProcess() -> ProcessIdentity { FakeState.me }

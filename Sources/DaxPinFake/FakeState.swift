@@ -58,6 +58,8 @@ enum OpenObject {
   case groupDevice(container: Int32)
   case iommufd(IOMMUFDState)
   case ring(registered: [Mapping])
+  /// An AF_XDP socket and the size of its registered UMEM (nil: none yet).
+  case xdpSocket(umemKB: Int?)
   case null
 }
 
@@ -120,6 +122,10 @@ struct FakeState {
   var pendingSignal: Int32?
   /// Processes alive besides this one (pid → start time), for the leftover sweep.
   var otherProcesses: [Int32: UInt64] = [:]
+  /// RDMA device contexts open, and registered memory regions with the kB each charged to VmPin.
+  var rdmaContexts: Set<UInt> = []
+  var rdmaRegions: [UInt: Int] = [:]
+  var nextRDMAHandle: UInt = 0x1000
 
   static let groupID = 1
   static let iovaWindows = [IOVARange(start: 0, last: 0xfedf_ffff), IOVARange(start: 0xfef0_0000, last: (1 << 39) - 1)]

@@ -9,7 +9,8 @@ import SystemPackage
 /// other):
 ///
 /// - the **base**: static busybox as the shell, the lab's init script, daxpin (stripped), ndctl,
-///   daxctl, cxl, mkfs.ext4, mkfs.xfs, kmod and every shared library they need (from ldd), the
+///   daxctl, cxl, mkfs.ext4, mkfs.xfs, kmod, the soft-RoCE files (`GuestRDMA`: the `rdma` tool, the rxe
+///   provider with libibverbs) and every shared library they need (from ldd), the
 ///   decompressed modules of every pmem mode with their modules.dep, and the kernel config in
 ///   /boot. It depends on the kernel, the daxpin binary, the init script and the host's tools,
 ///   never on the run, so it is built once and kept in `<cache>/initramfs/<key>.cpio`, where the
@@ -27,7 +28,7 @@ public struct Initramfs {
   public var initScript: String
 
   /// Bumped whenever the base's layout changes, so old cache entries are never reused.
-  static let format = "daxpin-lab-initramfs 2"
+  static let format = "daxpin-lab-initramfs 3"
   /// Cache entries kept (the most recently used); each is 35–45 MB.
   static let cacheEntries = 8
 
@@ -92,6 +93,10 @@ public struct Initramfs {
       }
       plan.files.append((tool.guestPath, host, true))
       binaries.append(host)
+    }
+    for f in try GuestRDMA.files() {
+      plan.files.append(f)
+      if f.executable { binaries.append(f.host) }
     }
     plan.symlinks.append(("/sbin/modprobe", "kmod"))
     var libraries: Set<String> = []

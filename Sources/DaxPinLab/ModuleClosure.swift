@@ -22,7 +22,11 @@ public enum ModuleClosure {
     case .cxl: ["cxl_acpi", "cxl_pci", "cxl_mem", "cxl_pmem"]
     }
   }
-  public static let optional = ["iommufd", "crc32c_generic", "crc32c"]
+  /// Soft-RoCE for the rdma probes: rdma_rxe and ib_uverbs (7.x's rdma_rxe no longer pulls it in),
+  /// `dummy` for its netdev (it makes `dummy0` itself), and the crc32 the rxe link needs where it
+  /// is a module (before 7.x: without it `rdma link add` fails with ENOENT).
+  public static let rdma = ["ib_uverbs", "rdma_rxe", "dummy", "crc32_generic", "crc32_pclmul"]
+  public static let optional = ["iommufd", "crc32c_generic", "crc32c"] + rdma
   /// Loaded when they are modules, never required: virtio_pci is built into Debian's 6.12 and
   /// 7.3, whose modules.builtin (7.3 ships only modules.builtin.bin) the host's modprobe may not
   /// read. A kernel without it shows no regions, and the guest says so.

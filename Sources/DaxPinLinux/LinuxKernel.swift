@@ -1,3 +1,4 @@
+import CRDMA
 import CVFIO
 import DaxPinCore
 import Glibc
@@ -327,6 +328,42 @@ public struct LinuxKernel: Kernel {
 
   public func ioUringUnregisterBuffers(_ ring: FileDescriptor) -> Result<Void, Errno> {
     nothingOrErrno { cvfio_io_uring_unregister_buffers(ring.rawValue) }
+  }
+
+  // MARK: RDMA (libibverbs, loaded at run time) and AF_XDP
+
+  public func rdmaOpen() -> Result<RDMAContext, Errno> {
+    var handle: UInt = 0
+    var name = [CChar](repeating: 0, count: 64)
+    var general: UInt64 = 0
+    var rc: UInt32 = 0
+    var ud: UInt32 = 0
+    let err = crdma_open(&handle, &name, name.count, &general, &rc, &ud)
+    guard err == 0 else { return .failure(Errno(rawValue: err)) }
+    let device = name.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    return .success(RDMAContext(handle: handle, device: device, odp: RDMAODPCapabilities(general: general, rc: rc, ud: ud)))
+  }
+
+  public func rdmaRegisterMR(_ context: RDMAContext, _ mapping: Mapping, access: RDMAAccess) -> Result<RDMAMemoryRegion, Errno> {
+    var mr: UInt = 0
+    var lkey: UInt32 = 0
+    let err = crdma_reg_mr(context.handle, mapping.address, mapping.length, access.rawValue, &mr, &lkey)
+    return err == 0 ? .success(RDMAMemoryRegion(handle: mr, lkey: lkey)) : .failure(Errno(rawValue: err))
+  }
+
+  public func rdmaDeregisterMR(_ region: RDMAMemoryRegion) -> Result<Void, Errno> {
+    let err = crdma_dereg_mr(region.handle)
+    return err == 0 ? .success(()) : .failure(Errno(rawValue: err))
+  }
+
+  public func rdmaClose(_ context: RDMAContext) { crdma_close(context.handle) }
+
+  public func xdpSocket() -> Result<FileDescriptor, Errno> {
+    valueOrErrno { cvfio_xdp_socket() }.map { FileDescriptor(rawValue: $0) }
+  }
+
+  public func xdpRegisterUMEM(_ socket: FileDescriptor, _ mapping: Mapping, chunkSize: UInt32) -> Result<Void, Errno> {
+    nothingOrErrno { cvfio_xdp_umem_reg(socket.rawValue, UInt64(mapping.address), UInt64(mapping.length), chunkSize) }
   }
 
   // MARK: process

@@ -284,6 +284,9 @@ struct ExplainTests {
     let memlock = try! #require(k612.explain("[  812.345678] vfio_pin_pages_remote: RLIMIT_MEMLOCK (65536) exceeded").top)
     #expect(memlock.command == "daxpin inventory")
     #expect(memlock.errnoName == "ENOMEM")
+    // An RDMA registration failure is shown through daxpin's own rdma probe.
+    let rdma = try! #require(k612.explain("Error registering memory: Unknown error -95").top)
+    #expect(rdma.command == "daxpin probe --interface rdma --kind fsdax-ext4-shared --kind fsdax-xfs-shared --access rw")
     let ring = try! #require(k61.explain("io_uring_register_buffers: Bad address").top)
     #expect(ring.cause == .unknown)
     #expect(ring.origin == "io_uring-write-pin")

@@ -9,6 +9,7 @@ public enum KernelCall: String, CaseIterable, Sendable, Hashable {
   case vfioDeviceBindIOMMUFD, vfioDeviceAttachIOMMUFDPT, vfioDeviceDetachIOMMUFDPT
   case iommufdAllocIOAS, iommufdIOVARanges, iommufdMap, iommufdMapFile, iommufdUnmap, iommufdDestroy
   case ioUringSetup, ioUringRegisterBuffers, ioUringUnregisterBuffers
+  case rdmaOpen, rdmaRegisterMR, rdmaDeregisterMR, rdmaClose, xdpSocket, xdpRegisterUMEM
   case currentProcess, processStartTime, pendingSignal, raise
 
   /// Calls that release what the probe holds (close, munmap, unlinkat, unset, detach, destroy,
@@ -17,7 +18,7 @@ public enum KernelCall: String, CaseIterable, Sendable, Hashable {
   public var releasesOrObserves: Bool {
     switch self {
     case .close, .unmap, .unlink, .vfioGroupUnsetContainer, .vfioUnmapDMA, .vfioDeviceDetachIOMMUFDPT, .iommufdUnmap,
-      .iommufdDestroy, .ioUringUnregisterBuffers, .pinAccounting, .memoryAvailable, .currentProcess, .pendingSignal, .raise:
+      .iommufdDestroy, .ioUringUnregisterBuffers, .rdmaDeregisterMR, .rdmaClose, .pinAccounting, .memoryAvailable, .currentProcess, .pendingSignal, .raise:
       true
     default: false
     }
@@ -51,9 +52,18 @@ public enum KernelCall: String, CaseIterable, Sendable, Hashable {
     case .vfioDeviceBindIOMMUFD, .vfioDeviceAttachIOMMUFDPT, .iommufdAllocIOAS, .iommufdIOVARanges: [.invalidArgument, .resourceBusy]
     case .iommufdMap, .iommufdMapFile: [.invalidArgument, .noMemory, .badAddress, .notSupported]
     case .processStartTime: [.noSuchProcess]
+    case .rdmaOpen: [.libraryNotAccessible, .operationNotSupportedByDevice, .permissionDenied, .noMemory]
+    case .rdmaRegisterMR: [.noMemory, .badAddress, .notSupported, .invalidArgument, .permissionDenied]
+    case .xdpSocket: [.addressFamilyNotSupported, .notPermitted, .tooManyOpenFiles]
+    case .xdpRegisterUMEM: [.noMemory, .badAddress, .notSupported, .invalidArgument, .resourceBusy]
     default: []
     }
   }
 }
 
 import SystemPackage
+
+extension Errno {
+  /// `ELIBACC`: a shared library the call needs (libibverbs) cannot be loaded.
+  public static var libraryNotAccessible: Errno { Errno(rawValue: 79) }
+}

@@ -80,6 +80,12 @@ public enum Interface: String, CaseIterable, Codable, Sendable, Comparable {
   case iommufdFile = "iommufd-file"
   /// `IORING_REGISTER_BUFFERS` on an io_uring instance: needs no device.
   case ioUring = "io_uring"
+  /// `ibv_reg_mr` on the first RDMA device (libibverbs, `ib_umem_get`): a pinned memory region.
+  case rdma
+  /// `ibv_reg_mr` with `IBV_ACCESS_ON_DEMAND` (`ib_umem_odp_get`): no pin, MMU-notifier paging.
+  case rdmaODP = "rdma-odp"
+  /// `setsockopt(SOL_XDP, XDP_UMEM_REG)` on an `AF_XDP` socket (`xdp_umem_pin_pages`): no NIC needed.
+  case afXDP = "af_xdp"
 
   public static func < (a: Self, b: Self) -> Bool {
     allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -98,6 +104,9 @@ public enum Outcome: String, Codable, Sendable, CaseIterable {
   case setupFailed = "setup-failed"
   /// The interface or the memory is absent on this host.
   case unsupported
+  /// The registration succeeded without a long-term pin: an on-demand-paging (ODP) memory region,
+  /// whose pages the device faults in and the kernel invalidates through MMU notifiers.
+  case onDemand = "on-demand"
 }
 
 /// The outcome judged against the expectation.

@@ -43,9 +43,17 @@ protocol PinSession {
   var notExercisedReason: String? { get }
   /// The pin request for `memory` and its undo, ready to be made.
   func ready(_ memory: PreparedMemory, access: Access) -> Result<ReadyPin, PinNotReady>
+  /// True when a successful request registers the memory without pinning it (RDMA ODP): the
+  /// cell is `on-demand` unless VmPin grew.
+  var pinsOnDemand: Bool { get }
+  /// Why this session cannot serve `access` (a device without ODP for it); nil when it can.
+  func unavailable(for access: Access) -> SessionUnavailable?
 }
 
 extension PinSession {
+  var pinsOnDemand: Bool { false }
+  func unavailable(for access: Access) -> SessionUnavailable? { nil }
+
   /// Pins `memory`, records the answer and the `VmPin + VmLck` growth, and undoes the pin before
   /// returning, checking that the kernel unpinned every byte.
   func pin(_ memory: PreparedMemory, access: Access) -> PinAttempt {
@@ -88,6 +96,10 @@ func openPinSession(_ interface: Interface, kernel: any Kernel, targets: ProbeTa
           kernel: kernel, byFile: interface == .iommufdFile, present: targets.iommufd, group: targets.vfioGroup, cleanup: cleanup))
     case .ioUring:
       return .success(try IOUringSession.open(kernel: kernel, cleanup: cleanup))
+    case .rdma, .rdmaODP:
+      return .success(try RDMASession.open(kernel: kernel, onDemand: interface == .rdmaODP, cleanup: cleanup))
+    case .afXDP:
+      return .success(try AFXDPSession.open(kernel: kernel))
     }
   } catch let e as SessionUnavailable {
     return .failure(e)

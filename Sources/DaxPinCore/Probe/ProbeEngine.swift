@@ -77,6 +77,9 @@ public struct ProbeEngine {
       return finish(&r, outcome: u.outcome, errno: nil, reason: u.reason, hint: u.hint)
     case .success(let open): s = open
     }
+    if let u = s.unavailable(for: id.access) {
+      return finish(&r, outcome: u.outcome, errno: nil, reason: u.reason, hint: u.hint)
+    }
 
     let cellCleanup = Cleanup()
     defer { cellCleanup.run() }
@@ -102,7 +105,9 @@ public struct ProbeEngine {
       if let why = s.notExercisedReason {
         return finish(&r, outcome: .notExercised, errno: nil, reason: why, hint: "attach a device with a real IOMMU domain, or run `daxpin lab`")
       }
-      finish(&r, outcome: .pinned, errno: nil, reason: nil)
+      // An ODP region is on demand unless VmPin says pages were pinned after all.
+      let onDemand = s.pinsOnDemand && (attempt.pinnedKB ?? 0) <= 0
+      finish(&r, outcome: onDemand ? .onDemand : .pinned, errno: nil, reason: nil)
       if let err = attempt.toolError {
         r.verdict = max(r.verdict, .error)
         r.reason = [r.reason, err].compactMap { $0 }.joined(separator: "; ")
@@ -118,6 +123,7 @@ public struct ProbeEngine {
     switch e {
     case .noMemory: .resourceLimited  // RLIMIT_MEMLOCK accounting
     case .noSpace: .resourceLimited  // vfio_iommu_type1 dma_entry_limit
+    case .noBufferSpace: .resourceLimited  // xdp_umem_account_pages: RLIMIT_MEMLOCK
     case .inappropriateIOCTLForDevice: .unsupported  // the ioctl does not exist on this kernel
     default: .refused
     }
@@ -130,7 +136,7 @@ public struct ProbeEngine {
     r.reason = reason
     r.hint = hint
     let id = r.probeID
-    if outcome == .pinned || outcome == .refused, let expectation = r.expectation {
+    if outcome == .pinned || outcome == .refused || outcome == .onDemand, let expectation = r.expectation {
       let j = Judge.verdict(id: id, outcome: outcome, errno: errno?.rawValue, expectation: expectation)
       r.verdict = j.verdict
       if let why = j.reason { r.reason = why }

@@ -67,6 +67,7 @@ public struct Matrix {
     case .pinned: base = "✔"
     case .refused: base = "✘ " + MarkdownCell.escape(p.errnoName ?? "")
     case .notExercised: base = "?"
+    case .onDemand: base = "~"
     default: base = "–"
     }
     if p.unsafe == true { return "!UNSAFE " + base }
@@ -78,7 +79,7 @@ public struct Matrix {
     guard !entries.isEmpty else { return "" }
     var out = ["# daxpin compatibility matrix\(simulated ? " (SIMULATED: fake backend)" : "")", ""]
     let hosts = Set(entries.compactMap(\.identity.host))
-    out.append("\(entries.count) report\(entries.count == 1 ? "" : "s") from \(hosts.count) host\(hosts.count == 1 ? "" : "s"). Cells: `rw / ro`; ✔ pinned, ✘ refused with errno, ! contradicts the expectation, ? not exercised (no IOMMU domain), – skipped (absent here).")
+    out.append("\(entries.count) report\(entries.count == 1 ? "" : "s") from \(hosts.count) host\(hosts.count == 1 ? "" : "s"). Cells: `rw / ro`; ✔ pinned, ✘ refused with errno, ! contradicts the expectation, ? not exercised (no IOMMU domain), ~ registered on demand (RDMA ODP: no pin), – skipped (absent here).")
     for interface in Interface.allCases {
       let rows = entries.filter { e in e.cells.contains { $0.interface == interface && $0.outcome != .unsupported } }
       out += ["", "## \(interface.rawValue)", ""]
