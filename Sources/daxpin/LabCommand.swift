@@ -35,7 +35,9 @@ struct LabCommand: ParsableCommand {
   @Option(name: .customLong("out"), help: ArgumentHelp("Directory for reports, consoles and the matrix.", valueName: "OUT"))
   var outputDirectory: String = "lab-out"
 
-  @Option(help: ArgumentHelp("Cache for the private apt state and extracted kernels.", valueName: "DIR"))
+  @Option(help: ArgumentHelp(
+    "Cache for the private apt state, kernels and initramfs (default: $XDG_CACHE_HOME/daxpin, else /var/cache/daxpin for root).",
+    valueName: "DIR"))
   var cache: String?
 
   @Option(help: ArgumentHelp("Seconds before a boot counts as hung.", valueName: "SECONDS"))
@@ -61,12 +63,12 @@ struct LabCommand: ParsableCommand {
     let modes = pmem.modes
     let accelChoice = accel.accel
     guard LinuxHost().privileged else { throw Exit.toolFailure("lab needs root: it runs apt-get download and depmod into its cache (run: sudo daxpin lab)") }
-    guard let initScript = LabInstallation.initScript() else {
-      throw Exit.toolFailure("cannot find scripts/lab/init next to the daxpin binary: run daxpin from its source checkout")
-    }
+    let cacheDirectory = cache ?? LabInstallation.defaultCacheDirectory()
+    let initScript: String
+    do { initScript = try LabInstallation.initScript(cacheDirectory: cacheDirectory) } catch { throw Exit.toolFailure("\(error)") }
     let options = LabOptions(
       kernels: specs, pmem: modes, accel: accelChoice, outputDirectory: outputDirectory,
-      cacheDirectory: cache ?? LabInstallation.defaultCacheDirectory(),
+      cacheDirectory: cacheDirectory,
       timeoutSeconds: timeout, refresh: refresh, daxpinBinary: LabInstallation.selfPath(), initScript: initScript, jobs: jobs,
       timings: timings)
     // Ctrl-C, SIGTERM, SIGHUP: the guests' QEMUs (and any apt-get or make) lead process groups of
