@@ -16,6 +16,10 @@ packages=(
   # tests of the report formats: the HTML page in headless Chromium (and docs/matrix.png, with
   # DejaVu for its glyphs), JUnit XML against an XSD, reports against docs/report.schema.json
   chromium fonts-dejavu-core libxml2-utils python3-jsonschema
+  # the Debian package (scripts/package.sh: dpkg-shlibdeps) and its test (lintian, man)
+  dpkg-dev lintian man-db
+  # the fleet recipe's test (contrib/ansible; its apt module installs the package)
+  ansible python3-apt
 )
 
 SUDO=""
