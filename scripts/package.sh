@@ -65,14 +65,17 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/u
 echo "package: man page" >&2
 swift build -c release --static-swift-stdlib --product generate-manual 2>&1 | tail -1 >&2
 date_arg=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)
+mkdir -p "$stage/man"
 .build/release/generate-manual "$bin" --date "$date_arg" --output-directory "$stage/man" \
   --authors "$maintainer" >&2
 page="$stage/man/daxpin.1"
 [ -s "$page" ] || { echo "package: generate-manual wrote no $page" >&2; exit 2; }
-gzip -9n <"$page" >"$root/usr/share/man/man1/daxpin.1.gz"
+# An empty line in mdoc is a paragraph break groff warns about: say it as one (.Pp).
+sed 's/^$/.Pp/' "$page" | gzip -9n >"$root/usr/share/man/man1/daxpin.1.gz"
 
 # Completions, from the binary itself.
-"$bin" --generate-completion-script bash >"$root/usr/share/bash-completion/completions/daxpin"
+# (bash-completion sources its files: no #! line.)
+"$bin" --generate-completion-script bash | sed '1{/^#!/d}' >"$root/usr/share/bash-completion/completions/daxpin"
 "$bin" --generate-completion-script zsh >"$root/usr/share/zsh/vendor-completions/_daxpin"
 "$bin" --generate-completion-script fish >"$root/usr/share/fish/vendor_completions.d/daxpin.fish"
 
@@ -102,7 +105,7 @@ COPYRIGHT
 {
   echo "daxpin ($version) unstable; urgency=medium"
   echo
-  echo "  * Built from ${commit:+commit $commit}${commit:-a tree without .git (unknown commit)}."
+  if [ -n "$commit" ]; then echo "  * Built from commit $commit."; else echo "  * Built from a tree without .git."; fi
   echo
   echo " -- $maintainer  $(date -u -R -d "@$SOURCE_DATE_EPOCH")"
 } | gzip -9n >"$doc/changelog.gz"

@@ -86,7 +86,7 @@ fi
 page="$root/usr/share/man/man1/daxpin.1.gz"
 MANWIDTH=100 man --warnings -l "$page" >"$tmp/man.txt" 2>"$tmp/man.err" || fail "man -l $page failed: $(cat "$tmp/man.err")"
 [ ! -s "$tmp/man.err" ] || fail "man -l $page warns: $(head -3 "$tmp/man.err")"
-for word in inventory probe check explain lab report contract --cache --kernel --version; do
+for word in inventory probe check explain lab report --cache --kernel --hostname --version; do
   grep -qe "$word" "$tmp/man.txt" || fail "the man page does not mention $word"
 done
 
@@ -101,7 +101,7 @@ complete_words() {
     printf "%s\n" "${COMPREPLY[@]}"' _ "$comp" "$@"
 }
 words=$(complete_words daxpin "")
-for sub in inventory probe check explain lab report contract; do
+for sub in inventory probe check explain lab report help; do
   grep -qx -- "$sub" <<<"$words" || fail "bash completion of 'daxpin <TAB>' lacks $sub (got: $(tr '\n' ' ' <<<"$words"))"
 done
 words=$(complete_words daxpin report "")
@@ -113,7 +113,7 @@ grep -qx -- --pmem <<<"$words" || fail "bash completion of 'daxpin lab --pm<TAB>
 zshc="$root/usr/share/zsh/vendor-completions/_daxpin"
 fishc="$root/usr/share/fish/vendor_completions.d/daxpin.fish"
 head -1 "$zshc" | grep -q '^#compdef daxpin' || fail "$zshc is not a zsh completion for daxpin"
-grep -q 'complete -c daxpin' "$fishc" || fail "$fishc is not a fish completion for daxpin"
+grep -q "^complete -c 'daxpin' .*-fa 'lab'" "$fishc" || fail "$fishc is not a fish completion for daxpin"
 if command -v zsh >/dev/null; then zsh -n "$zshc" || fail "zsh cannot parse $zshc"; fi
 if command -v fish >/dev/null; then fish -n "$fishc" || fail "fish cannot parse $fishc"; fi
 echo "test-package: man page, completions, --version ($line): ok ($(elapsed))"
