@@ -6,9 +6,10 @@
 # playbook must then exit non-zero, name node-c as failed and leave it out of the merge.
 #
 # daxpin reaches the hosts as a copied binary (the role's daxpin_binary) in a temporary directory,
-# so nothing is installed; with DAXPIN_TEST_INSTALL=1 or CI=true it is the package instead
+# so nothing is installed; with DAXPIN_TEST_INSTALL=1 node-a gets the package instead
 # (dist/daxpin_*.deb from scripts/package.sh, installed by the role with apt, removed at the
-# end). Needs root (the probe and become), ansible (scripts/setup.sh) and a built daxpin:
+# end). CI (CI=true) keeps to copies: the role's apt task alone takes about a minute there, and
+# scripts/test-package.sh already installs and removes the package for real. Needs root (the probe and become), ansible (scripts/setup.sh) and a built daxpin:
 #   scripts/test-fleet.sh [DAXPIN]        default .build/release/daxpin
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,28 +23,28 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/daxpin-test-fleet.XXXXXX")
 installed=""
 cleanup() {
   if [ -n "$installed" ]; then dpkg -r daxpin >/dev/null || true; fi
-  rm -rf "$tmp"
+  if [ -n "${DAXPIN_TEST_KEEP:-}" ]; then echo "test-fleet: kept $tmp" >&2; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
 fail() { echo "test-fleet: FAIL: $*" >&2; exit 1; }
 
-install_vars=(-e "daxpin_binary=$daxpin" -e "daxpin_path=$tmp/host/daxpin")
-if [ "${CI:-}" = true ] || [ "${DAXPIN_TEST_INSTALL:-}" = 1 ]; then
-  deb=$(ls dist/daxpin_*_amd64.deb 2>/dev/null | tail -1)
-  [ -n "$deb" ] || deb=$(scripts/package.sh | tail -1)
-  dpkg -s daxpin >/dev/null 2>&1 && fail "daxpin is already installed: remove it first (dpkg -r daxpin)"
-  install_vars=(-e "daxpin_deb=$(realpath "$deb")")
-  installed=yes
-  echo "test-fleet: the role installs $deb"
-else
-  mkdir -p "$tmp/host"
-  echo "test-fleet: the role copies $daxpin (DAXPIN_TEST_INSTALL=1 installs the package instead)"
-fi
-
 # The local connection as root: become needs no password through su (sudo may be absent).
+# Every host gets the binary copied to a temporary directory; with DAXPIN_TEST_INSTALL=1 node-a
+# gets the package instead (one host only: the three "hosts" share one dpkg lock).
+node_a=""
+if [ "${DAXPIN_TEST_INSTALL:-}" = 1 ]; then
+  deb=$(scripts/package.sh | tail -1)  # current: it reuses the release build
+  dpkg -s daxpin >/dev/null 2>&1 && fail "daxpin is already installed: remove it first (dpkg -r daxpin)"
+  node_a="daxpin_deb=$(realpath "$deb") daxpin_path=/usr/bin/daxpin"
+  installed=yes
+  echo "test-fleet: node-a installs $deb with the role's apt task, node-b and node-c get $daxpin copied"
+else
+  echo "test-fleet: the role copies $daxpin (DAXPIN_TEST_INSTALL=1 installs the package on node-a)"
+fi
+mkdir -p "$tmp/host"
 cat >"$tmp/inventory.ini" <<INVENTORY
 [daxpin]
-node-a
+node-a $node_a
 node-b
 node-c daxpin_probe_args="['--devdax', '/dev/zero']"
 
@@ -51,12 +52,14 @@ node-c daxpin_probe_args="['--devdax', '/dev/zero']"
 ansible_connection=local
 ansible_python_interpreter=/usr/bin/python3
 ansible_become_method=su
+daxpin_binary=$daxpin
+daxpin_path=$tmp/host/daxpin
 INVENTORY
 
 set +e
 ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_INVENTORY_UNPARSED_WARNING=0 \
   ansible-playbook -i "$tmp/inventory.ini" contrib/ansible/fleet.yml \
-  -e "daxpin_reports_dir=$tmp/reports" -e "daxpin_controller=$daxpin" "${install_vars[@]}" >"$tmp/playbook.log" 2>&1
+  -e "daxpin_reports_dir=$tmp/reports" -e "daxpin_controller=$daxpin" >"$tmp/playbook.log" 2>&1
 rc=$?
 set -e
 show() { sed 's/^/  | /' "$tmp/playbook.log" | tail -40 >&2; }
@@ -88,13 +91,14 @@ done
 rows=$("$daxpin" report matrix --jsonl "$tmp/reports/node-a.json" "$tmp/reports/node-b.json" | grep -c '"host"' || true)
 [ "$rows" -ge 2 ] || fail "the reports merge into $rows rows, not one per host"
 grep -qF "$release" "$tmp/reports/matrix.md" || fail "matrix.md does not name kernel $release"
+grep -q "^2 reports from 2 hosts\." "$tmp/reports/matrix.md" || fail "matrix.md does not merge 2 reports from 2 hosts"
 grep -q "2 reports merged" "$tmp/playbook.log" || { show; fail "the controller did not merge 2 reports"; }
 
 # Nothing left on the "hosts" but what was asked for: the private report directories are gone.
 leftovers=$(find "${TMPDIR:-/tmp}" /tmp -maxdepth 1 -name 'daxpin-fleet.*' -newer "$tmp/inventory.ini" 2>/dev/null | wc -l)
 [ "$leftovers" -eq 0 ] || fail "$leftovers private report directories left in ${TMPDIR:-/tmp}"
 if [ -n "$installed" ]; then
-  [ -x /usr/bin/daxpin ] || fail "the role did not install /usr/bin/daxpin"
+  dpkg -s daxpin 2>/dev/null | grep -q '^Status: install ok installed' || fail "the role did not install the package"
 fi
 
 ms=$((($(date +%s%N) - start) / 1000000))
