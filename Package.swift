@@ -40,12 +40,13 @@ let package = Package(
     // Foundation, libxml2 or ICU in the static binary), kept out of the probe's path.
     .target(name: "DaxPinXML", dependencies: ["DaxPinCore"]),
     // The version, the commit and scripts/lab/init, compiled in by the EmbedBuildInfo plugin
-    // (its tool: daxpin-embed) so an installed daxpin needs nothing from the source tree.
+    // (its tool: daxpin-embed) so an installed daxpin needs nothing from the source tree. Only
+    // the CLI depends on it: a new commit recompiles that module alone.
     .executableTarget(name: "daxpin-embed", path: "Sources/daxpin-embed"),
     .plugin(name: "EmbedBuildInfo", capability: .buildTool(), dependencies: ["daxpin-embed"]),
     .target(name: "DaxPinBuildInfo", plugins: ["EmbedBuildInfo"]),
     // Host side of the kernel lab: fetch kernels, build the initramfs, run QEMU, collect reports.
-    .target(name: "DaxPinLab", dependencies: ["DaxPinCore", "DaxPinBuildInfo", "DaxPinLinux", "DaxPinFake", "CZlib", .product(name: "SystemPackage", package: "swift-system")]),
+    .target(name: "DaxPinLab", dependencies: ["DaxPinCore", "DaxPinLinux", "DaxPinFake", "CZlib", .product(name: "SystemPackage", package: "swift-system")]),
     .executableTarget(
       name: "daxpin",
       dependencies: [

@@ -1,10 +1,9 @@
-import DaxPinBuildInfo
 import FoundationEssentials
 import Glibc
 
 /// Where the lab finds what it puts into a guest besides the kernel: daxpin itself (the running
 /// binary) and the guest's init script (scripts/lab/init, compiled into the binary by the
-/// EmbedBuildInfo plugin); and where it keeps its cache.
+/// EmbedBuildInfo plugin) in the cache; and where that cache is.
 public enum LabInstallation {
   /// The running binary (`/proc/self/exe`). Rebuilt while running, the kernel appends
   /// " (deleted)"; the path then holds the new build.
@@ -16,11 +15,12 @@ public enum LabInstallation {
     return path.hasSuffix(" (deleted)") ? String(path.dropLast(" (deleted)".count)) : path
   }
 
-  /// The guest's init script as built into this binary (`BuildInfo.guestInit`), written to
-  /// `<cacheDirectory>/guest-init` for the initramfs — only when that file says something else,
+  /// The guest's init script built into the binary (`BuildInfo.guestInit`, passed by the CLI: this
+  /// module does not depend on DaxPinBuildInfo, so a new commit recompiles only the CLI), written
+  /// to `<cacheDirectory>/guest-init` for the initramfs — only when that file says something else,
   /// so its identity (and the initramfs cache key's memoised hash) stays put between runs. The
   /// file is replaced atomically: lab runs side by side write the same bytes.
-  public static func initScript(cacheDirectory: String, contents: String = BuildInfo.guestInit) throws(LabError) -> String {
+  public static func initScript(cacheDirectory: String, contents: String) throws(LabError) -> String {
     let path = cacheDirectory + "/guest-init"
     if HostProcess.readFile(path) == contents { return path }
     do {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DaxPinBuildInfo
 import DaxPinCore
 import DaxPinLab
 import DaxPinLinux
@@ -65,7 +66,9 @@ struct LabCommand: ParsableCommand {
     guard LinuxHost().privileged else { throw Exit.toolFailure("lab needs root: it runs apt-get download and depmod into its cache (run: sudo daxpin lab)") }
     let cacheDirectory = cache ?? LabInstallation.defaultCacheDirectory()
     let initScript: String
-    do { initScript = try LabInstallation.initScript(cacheDirectory: cacheDirectory) } catch { throw Exit.toolFailure("\(error)") }
+    do { initScript = try LabInstallation.initScript(cacheDirectory: cacheDirectory, contents: BuildInfo.guestInit) } catch {
+      throw Exit.toolFailure("\(error)")
+    }
     let options = LabOptions(
       kernels: specs, pmem: modes, accel: accelChoice, outputDirectory: outputDirectory,
       cacheDirectory: cacheDirectory,

@@ -33,12 +33,12 @@ import Testing
     let dir = try scratch()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let cache = dir + "/a/b/daxpin"  // created with its parents
-    let path = try LabInstallation.initScript(cacheDirectory: cache)
+    let path = try LabInstallation.initScript(cacheDirectory: cache, contents: BuildInfo.guestInit)
     #expect(path == cache + "/guest-init")
     #expect(try String(contentsOfFile: path, encoding: .utf8) == BuildInfo.guestInit)
     let first = identity(path)
     // The same contents: the file (and so the memoised content hash) is left as it is.
-    _ = try LabInstallation.initScript(cacheDirectory: cache)
+    _ = try LabInstallation.initScript(cacheDirectory: cache, contents: BuildInfo.guestInit)
     #expect(identity(path) == first)
     // Other contents (a newer daxpin): replaced, nothing else left in the cache.
     _ = try LabInstallation.initScript(cacheDirectory: cache, contents: "#!/bin/busybox sh\necho other\n")
@@ -51,7 +51,7 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try "not a directory".write(toFile: dir + "/file", atomically: true, encoding: .utf8)
     #expect {
-      _ = try LabInstallation.initScript(cacheDirectory: dir + "/file/daxpin")
+      _ = try LabInstallation.initScript(cacheDirectory: dir + "/file/daxpin", contents: BuildInfo.guestInit)
     } throws: { error in
       guard case .setup(let message) = error as? LabError else { return false }
       return message.contains(dir + "/file/daxpin/guest-init") && message.contains("--cache") && !message.contains("\n")
