@@ -2,12 +2,13 @@
 // source compiled into the DaxPinBuildInfo module, so the binary carries it:
 //
 // - scripts/lab/init, the lab guest's PID 1 (the single copy people edit), as a string;
-// - the git commit the package is built from, read from the checkout's .git (HEAD, the ref it
-//   names, packed-refs; a worktree's `.git` file is followed), or none without a .git.
+// - the git commit the package is built from, read from the checkout's .git by the tool (HEAD,
+//   the ref it names, packed-refs; a worktree's `.git` file is followed), or none without .git.
 //
-// The commit is resolved here, when the build is planned, and handed to `daxpin-embed` as an
-// argument: a new commit changes the command, so the build runs it again. scripts/lab/init is
-// an input file, so an edit to it does too.
+// SwiftPM does not plan the build again (nor ask this plugin) when only .git changed, so the
+// commit cannot be an argument: the tool reads it when it runs, and the files that move when
+// HEAD moves (HEAD, its reflog, the branch's ref, packed-refs) are its input files, so a commit,
+// a checkout or a reset runs it again. scripts/lab/init is an input file too.
 import Foundation
 import PackagePlugin
 
@@ -17,75 +18,57 @@ struct EmbedBuildInfo: BuildToolPlugin {
     let root = context.package.directoryURL
     let initScript = root.appending(path: "scripts/lab/init")
     let output = context.pluginWorkDirectoryURL.appending(path: "Embedded.swift")
-    let git = GitCheckout(packageDirectory: root)
+    var arguments = ["--init", initScript.path(percentEncoded: false), "--output", output.path(percentEncoded: false)]
+    var inputs = [initScript]
+    if let git = GitDirectories(packageDirectory: root) {
+      arguments += ["--git-dir", git.gitDir.path(percentEncoded: false), "--git-common-dir", git.commonDir.path(percentEncoded: false)]
+      inputs += git.inputs
+    }
     return [
       .buildCommand(
-        displayName: "Embedding scripts/lab/init and the commit (\(git.commit ?? "unknown")) into \(target.name)",
+        displayName: "Embedding scripts/lab/init and the commit into \(target.name)",
         executable: try context.tool(named: "daxpin-embed").url,
-        arguments: [
-          "--init", initScript.path(percentEncoded: false),
-          "--commit", git.commit ?? "",
-          "--output", output.path(percentEncoded: false),
-        ],
-        inputFiles: [initScript] + git.inputs,
+        arguments: arguments,
+        inputFiles: inputs,
         outputFiles: [output])
     ]
   }
 }
 
-/// The commit a checkout's HEAD names, read from the files git keeps (no git process: a fresh
-/// clone in CI has git, a source tarball has no .git at all and gets no commit).
-struct GitCheckout {
-  var commit: String?
-  /// The files the answer was read from (HEAD, the ref, packed-refs), existing ones only.
+/// Where a checkout keeps HEAD (the git directory: `.git`, or for a worktree the directory its
+/// `.git` file names) and the refs (the common directory: the main checkout's `.git`).
+struct GitDirectories {
+  var gitDir: URL
+  var commonDir: URL
+  /// The files that change when HEAD moves, those that exist now.
   var inputs: [URL] = []
 
-  init(packageDirectory: URL) {
+  init?(packageDirectory: URL) {
+    let fm = FileManager.default
     let dotGit = packageDirectory.appending(path: ".git")
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: dotGit.path(percentEncoded: false), isDirectory: &isDirectory) else { return }
-    var gitDir = dotGit
+    guard fm.fileExists(atPath: dotGit.path(percentEncoded: false), isDirectory: &isDirectory) else { return nil }
+    gitDir = dotGit
     if !isDirectory.boolValue {
       // A worktree or submodule: `gitdir: PATH`.
-      guard let text = Self.read(dotGit), text.hasPrefix("gitdir:") else { return }
+      guard let text = Self.read(dotGit), text.hasPrefix("gitdir:") else { return nil }
       let path = text.dropFirst("gitdir:".count).trimmingCharacters(in: .whitespacesAndNewlines)
       gitDir = path.hasPrefix("/") ? URL(filePath: path) : packageDirectory.appending(path: path)
       inputs.append(dotGit)
     }
-    // Refs live in the common directory (the main checkout's .git for a worktree).
-    var common = gitDir
+    commonDir = gitDir
     if let rel = Self.read(gitDir.appending(path: "commondir"))?.trimmingCharacters(in: .whitespacesAndNewlines) {
-      common = rel.hasPrefix("/") ? URL(filePath: rel) : gitDir.appending(path: rel)
+      commonDir = rel.hasPrefix("/") ? URL(filePath: rel) : gitDir.appending(path: rel)
     }
-    let head = gitDir.appending(path: "HEAD")
-    guard let headText = Self.read(head)?.trimmingCharacters(in: .whitespacesAndNewlines) else { return }
-    inputs.append(head)
-    guard headText.hasPrefix("ref:") else {
-      commit = Self.hash(headText)
-      return
+    var candidates = [gitDir.appending(path: "HEAD"), gitDir.appending(path: "logs/HEAD"), commonDir.appending(path: "packed-refs")]
+    if let head = Self.read(gitDir.appending(path: "HEAD")), head.hasPrefix("ref:") {
+      let ref = head.dropFirst("ref:".count).trimmingCharacters(in: .whitespacesAndNewlines)
+      candidates += [gitDir.appending(path: ref), commonDir.appending(path: ref)]
     }
-    let ref = headText.dropFirst("ref:".count).trimmingCharacters(in: .whitespaces)
-    let packed = common.appending(path: "packed-refs")
-    if FileManager.default.fileExists(atPath: packed.path(percentEncoded: false)) { inputs.append(packed) }
-    for dir in [gitDir, common] {
-      let loose = dir.appending(path: ref)
-      if let text = Self.read(loose) {
-        inputs.append(loose)
-        commit = Self.hash(text.trimmingCharacters(in: .whitespacesAndNewlines))
-        return
-      }
-    }
-    // `<hash> <ref>` lines in packed-refs.
-    for line in (Self.read(packed) ?? "").split(separator: "\n") {
-      let f = line.split(separator: " ")
-      if f.count == 2, f[1] == ref { commit = Self.hash(String(f[0])) }
+    for url in candidates where fm.fileExists(atPath: url.path(percentEncoded: false)) && !inputs.contains(url) {
+      inputs.append(url)
     }
   }
 
   static func read(_ url: URL) -> String? { try? String(contentsOf: url, encoding: .utf8) }
-
-  /// A full object name (40 or 64 hex digits), else nil.
-  static func hash(_ s: String) -> String? {
-    (s.count == 40 || s.count == 64) && s.allSatisfy(\.isHexDigit) ? s.lowercased() : nil
-  }
 }

@@ -1,9 +1,11 @@
 // daxpin-embed: the EmbedBuildInfo plugin's tool. Writes a Swift source file that defines
 // `EmbeddedBuildInfo.guestInit` (the bytes of scripts/lab/init as a raw string literal) and
-// `EmbeddedBuildInfo.commit`; writes nothing when the file already says the same, so an
-// unchanged input never recompiles the module.
+// `EmbeddedBuildInfo.commit` (what HEAD names in the git directories given, read from git's own
+// files: HEAD, then the loose ref, then packed-refs; nil without them); writes nothing when the
+// file already says the same, so an unchanged input never recompiles the module.
 //
-//   daxpin-embed --init scripts/lab/init --commit HASH|"" --output Embedded.swift
+//   daxpin-embed --init scripts/lab/init --output Embedded.swift [--git-dir DIR --git-common-dir DIR]
+//   daxpin-embed --init scripts/lab/init --output Embedded.swift --commit HASH|""   (tests)
 import Glibc
 
 func fail(_ message: String) -> Never {
@@ -31,12 +33,15 @@ func readFile(_ path: String) -> [UInt8] {
 var options: [String: String] = [:]
 var args = CommandLine.arguments.dropFirst()
 while let name = args.popFirst() {
-  guard name.hasPrefix("--"), let value = args.popFirst() else { fail("usage: daxpin-embed --init FILE --commit HASH --output FILE") }
+  guard name.hasPrefix("--"), let value = args.popFirst() else {
+    fail("usage: daxpin-embed --init FILE --output FILE [--git-dir DIR --git-common-dir DIR | --commit HASH]")
+  }
   options[String(name.dropFirst(2))] = value
 }
-guard let initPath = options["init"], let commit = options["commit"], let output = options["output"] else {
-  fail("usage: daxpin-embed --init FILE --commit HASH --output FILE")
+guard let initPath = options["init"], let output = options["output"] else {
+  fail("usage: daxpin-embed --init FILE --output FILE [--git-dir DIR --git-common-dir DIR | --commit HASH]")
 }
+let commit = options["commit"] ?? options["git-dir"].map { headCommit(gitDir: $0, commonDir: options["git-common-dir"] ?? $0) ?? "" } ?? ""
 guard commit.isEmpty || commit.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
   fail("--commit \(commit): not a lowercase hex object name")
 }
@@ -75,4 +80,32 @@ guard rename(tmp, output) == 0 else { fail("cannot rename \(tmp) to \(output): \
 
 func readFileIfPresent(_ path: String) -> [UInt8]? {
   access(path, F_OK) == 0 ? readFile(path) : nil
+}
+
+/// The file's text without surrounding white space, or nil when it cannot be read.
+func readText(_ path: String) -> String? {
+  guard access(path, R_OK) == 0, let text = String(validating: readFile(path), as: UTF8.self) else { return nil }
+  return String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
+}
+
+/// A full object name (40 or 64 lowercase hex digits), else nil.
+func objectName(_ s: some StringProtocol) -> String? {
+  let lower = s.lowercased()
+  return (lower.count == 40 || lower.count == 64) && lower.allSatisfy(\.isHexDigit) ? lower : nil
+}
+
+/// The commit HEAD names: detached (a hash in HEAD), or through `ref: refs/heads/…`, found as a
+/// loose ref or in packed-refs (`<hash> <ref>` lines). Nil when none of it can be read.
+func headCommit(gitDir: String, commonDir: String) -> String? {
+  guard let head = readText(gitDir + "/HEAD") else { return nil }
+  guard head.hasPrefix("ref:") else { return objectName(head) }
+  let ref = String(head.dropFirst("ref:".count).drop(while: \.isWhitespace))
+  for dir in [gitDir, commonDir] {
+    if let hash = readText(dir + "/" + ref).flatMap(objectName) { return hash }
+  }
+  for line in (readText(commonDir + "/packed-refs") ?? "").split(separator: "\n") {
+    let fields = line.split(separator: " ")
+    if fields.count == 2, fields[1] == ref, let hash = objectName(fields[0]) { return hash }
+  }
+  return nil
 }
