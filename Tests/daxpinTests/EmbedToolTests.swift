@@ -67,4 +67,35 @@ import Testing
     #expect(!FileManager.default.fileExists(atPath: dir + "/Embedded.swift"))
     #expect(!FileManager.default.fileExists(atPath: dir + "/E.swift"))
   }
+
+  /// The commit as git's files name it: a detached HEAD, a worktree whose branch ref is loose in
+  /// the common directory, a ref only in packed-refs, and a HEAD naming a ref that is nowhere.
+  @Test func theCommitIsReadFromGitsFiles() throws {
+    let dir = try scratch()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let a = "0123456789abcdef0123456789abcdef01234567", b = "89abcdef0123456789abcdef0123456789abcdef"
+    let fm = FileManager.default
+    try fm.createDirectory(atPath: dir + "/common/refs/heads", withIntermediateDirectories: true)
+    try fm.createDirectory(atPath: dir + "/wt", withIntermediateDirectories: true)
+    _ = FileManager.default.createFile(atPath: dir + "/init", contents: Data("echo\n".utf8))
+    func commitLine() throws -> String {
+      let r = try External.run(Self.tool, [
+        "--init", dir + "/init", "--output", dir + "/E.swift", "--git-dir", dir + "/wt", "--git-common-dir", dir + "/common",
+      ])
+      #expect(r.status == 0, "\(r.stderr)")
+      return try String(contentsOfFile: dir + "/E.swift", encoding: .utf8).split(separator: "\n").first { $0.contains("let commit") }
+        .map(String.init) ?? ""
+    }
+    try "\(a)\n".write(toFile: dir + "/wt/HEAD", atomically: true, encoding: .utf8)
+    #expect(try commitLine().hasSuffix("= \"\(a)\""))
+    try "ref: refs/heads/topic\n".write(toFile: dir + "/wt/HEAD", atomically: true, encoding: .utf8)
+    try "\(b)\n".write(toFile: dir + "/common/refs/heads/topic", atomically: true, encoding: .utf8)
+    #expect(try commitLine().hasSuffix("= \"\(b)\""))
+    try fm.removeItem(atPath: dir + "/common/refs/heads/topic")
+    try "# pack-refs with: peeled fully-peeled sorted\n\(b) refs/heads/main\n\(a) refs/heads/topic\n"
+      .write(toFile: dir + "/common/packed-refs", atomically: true, encoding: .utf8)
+    #expect(try commitLine().hasSuffix("= \"\(a)\""))
+    try "ref: refs/heads/nowhere\n".write(toFile: dir + "/wt/HEAD", atomically: true, encoding: .utf8)
+    #expect(try commitLine().hasSuffix("= nil"))
+  }
 }
