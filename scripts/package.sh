@@ -24,7 +24,15 @@ done
 # The same command and flags as the README's and scripts/test.sh's release build, so a current
 # build is reused as it is.
 echo "package: release build" >&2
-swift build -c release --static-swift-stdlib 2>&1 | tail -1 >&2
+log=$(mktemp "${TMPDIR:-/tmp}/daxpin-package-build.XXXXXX")
+if ! swift build -c release --static-swift-stdlib >"$log" 2>&1; then
+  tail -30 "$log" >&2
+  rm -f "$log"
+  echo "package: the release build failed" >&2
+  exit 2
+fi
+tail -1 "$log" >&2
+rm -f "$log"
 bin=.build/release/daxpin
 
 # `0.1.0 (commit 0123…)` or `0.1.0 (unknown commit)`.
@@ -44,7 +52,7 @@ if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
 fi
 export SOURCE_DATE_EPOCH
 maintainer=${DAXPIN_MAINTAINER:-$(git log -1 --format='%an <%ae>' 2>/dev/null || true)}
-[ -n "$maintainer" ] || maintainer="daxpin maintainers <daxpin@localhost.localdomain>"
+[ -n "$maintainer" ] || { echo "package: no .git to name a maintainer: set DAXPIN_MAINTAINER='Name <mail>'" >&2; exit 2; }
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/daxpin-package.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
