@@ -62,7 +62,7 @@ let package = Package(
     .testTarget(
       name: "DaxPinCheckTests", dependencies: ["DaxPinCore", "DaxPinXML", "DaxPinFake", .product(name: "SystemPackage", package: "swift-system")],
       exclude: ["Fixtures"]),
-    .testTarget(name: "DaxPinLabTests", dependencies: ["DaxPinLab", "DaxPinCore", "DaxPinLinux", "DaxPinBuildInfo"]),
+    .testTarget(name: "DaxPinLabTests", dependencies: ["DaxPinLab", "DaxPinCore", "DaxPinLinux", "DaxPinFake", "DaxPinBuildInfo"]),
     .testTarget(name: "daxpinTests", dependencies: ["daxpin", "DaxPinCore", "DaxPinBuildInfo"], exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v6]

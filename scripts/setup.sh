@@ -7,7 +7,8 @@ packages=(
   # build: libndctl / libdaxctl through pkg-config, zlib for /proc/config.gz
   pkgconf libndctl-dev libdaxctl-dev zlib1g-dev uuid-dev
   # the kernel lab: QEMU, and what goes into the guest's initramfs
-  qemu-system-x86 busybox-static kmod ndctl daxctl e2fsprogs xfsprogs
+  # (ndctl brings the cxl tool and libcxl1 for the CXL pmem mode)
+  qemu-system-x86 busybox-static kmod ndctl libcxl1 daxctl e2fsprogs xfsprogs
   cpio zstd xz-utils gzip
   # tests that drop privileges (setpriv) and tests of the lab's apt handling
   util-linux apt dpkg ca-certificates binutils

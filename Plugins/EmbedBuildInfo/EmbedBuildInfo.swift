@@ -1,14 +1,15 @@
 // A build-tool plugin: turns what an installed daxpin needs from the source tree into Swift
 // source compiled into the DaxPinBuildInfo module, so the binary carries it:
 //
-// - scripts/lab/init, the lab guest's PID 1 (the single copy people edit), as a string;
+// - scripts/lab/init, the lab guest's PID 1, and scripts/lab/exec, the `lab --exec` runner (the
+//   single copies people edit), as strings;
 // - the git commit the package is built from, read from the checkout's .git by the tool (HEAD,
 //   the ref it names, packed-refs; a worktree's `.git` file is followed), or none without .git.
 //
 // SwiftPM does not plan the build again (nor ask this plugin) when only .git changed, so the
 // commit cannot be an argument: the tool reads it when it runs, and the files that move when
 // HEAD moves (HEAD, its reflog, the branch's ref, packed-refs) are its input files, so a commit,
-// a checkout or a reset runs it again. scripts/lab/init is an input file too.
+// a checkout or a reset runs it again. The two scripts are input files too.
 import Foundation
 import PackagePlugin
 
@@ -17,16 +18,20 @@ struct EmbedBuildInfo: BuildToolPlugin {
   func createBuildCommands(context: PluginContext, target: Target) throws -> [Command] {
     let root = context.package.directoryURL
     let initScript = root.appending(path: "scripts/lab/init")
+    let execScript = root.appending(path: "scripts/lab/exec")
     let output = context.pluginWorkDirectoryURL.appending(path: "Embedded.swift")
-    var arguments = ["--init", initScript.path(percentEncoded: false), "--output", output.path(percentEncoded: false)]
-    var inputs = [initScript]
+    var arguments = [
+      "--init", initScript.path(percentEncoded: false), "--exec", execScript.path(percentEncoded: false),
+      "--output", output.path(percentEncoded: false),
+    ]
+    var inputs = [initScript, execScript]
     if let git = GitDirectories(packageDirectory: root) {
       arguments += ["--git-dir", git.gitDir.path(percentEncoded: false), "--git-common-dir", git.commonDir.path(percentEncoded: false)]
       inputs += git.inputs
     }
     return [
       .buildCommand(
-        displayName: "Embedding scripts/lab/init and the commit into \(target.name)",
+        displayName: "Embedding scripts/lab/init, scripts/lab/exec and the commit into \(target.name)",
         executable: try context.tool(named: "daxpin-embed").url,
         arguments: arguments,
         inputFiles: inputs,

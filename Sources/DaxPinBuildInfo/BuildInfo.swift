@@ -1,5 +1,5 @@
 /// What daxpin knows about its own build: the version, the git commit it was built from and the
-/// lab guest's init script, the last two compiled in from the source tree by the EmbedBuildInfo
+/// lab guest's scripts, the last two compiled in from the source tree by the EmbedBuildInfo
 /// plugin (Plugins/EmbedBuildInfo), so an installed binary needs nothing from a checkout.
 public enum BuildInfo {
   /// The release version (the Debian package's version, the reports' `tool.version`).
@@ -16,4 +16,8 @@ public enum BuildInfo {
 
   /// scripts/lab/init as it was when this binary was built: the lab guest's PID 1.
   public static var guestInit: String { EmbeddedBuildInfo.guestInit }
+
+  /// scripts/lab/exec as it was when this binary was built: runs `daxpin lab --exec`'s command in
+  /// the guest.
+  public static var guestExec: String { EmbeddedBuildInfo.guestExec }
 }

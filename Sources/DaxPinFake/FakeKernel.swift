@@ -10,22 +10,26 @@ import SystemPackage
 public final class FakeKernel: Kernel {
   public let profile: KernelProfile
   public let topology: FakeTopology
+  /// The lab pmem mode the simulated host's NVDIMM bus stands for (its provider and regions).
+  public let pmem: PmemMode
   let state: Mutex<FakeState>
 
   /// - Parameters:
   ///   - fsdaxMount: how the ext4 and xfs DAX filesystems are mounted.
   ///   - memlockKB: RLIMIT_MEMLOCK when the caller lacks CAP_IPC_LOCK; nil means CAP_IPC_LOCK.
   ///   - dmaEntryLimit: vfio_iommu_type1.dma_entry_limit.
+  ///   - pmem: the lab pmem mode whose bus the inventory shows (`e820` for memmap).
   public init(
     profile: KernelProfile, topology: FakeTopology = .full, layout: LabLayout = .standard, fsdaxMount: FakeDAXMount = .always,
-    memlockKB: Int? = nil, dmaEntryLimit: Int = 65535, hugetlbPages: Int = 16, groupViable: Bool = true
+    memlockKB: Int? = nil, dmaEntryLimit: Int = 65535, hugetlbPages: Int = 16, groupViable: Bool = true, pmem: PmemMode = .memmap
   ) {
     self.profile = profile
     self.topology = topology
+    self.pmem = pmem
     state = Mutex(
       FakeState(
         profile: profile, topology: topology, layout: layout, fsdaxMount: fsdaxMount, memlockKB: memlockKB, dmaEntryLimit: dmaEntryLimit,
-        hugetlbPages: hugetlbPages, groupViable: groupViable))
+        hugetlbPages: hugetlbPages, groupViable: groupViable, pmem: pmem))
   }
 
   /// Files and directories under `directory` (absolute paths), for tests.

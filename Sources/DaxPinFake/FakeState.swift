@@ -96,6 +96,7 @@ struct FakeState {
   let profile: KernelProfile
   let topology: FakeTopology
   let layout: LabLayout
+  let pmem: PmemMode
   let memlockKB: Int?
   let dmaEntryLimit: Int
   var hugetlbFree: Int
@@ -123,8 +124,9 @@ struct FakeState {
 
   init(
     profile: KernelProfile, topology: FakeTopology, layout: LabLayout, fsdaxMount: FakeDAXMount, memlockKB: Int?, dmaEntryLimit: Int,
-    hugetlbPages: Int, groupViable: Bool
+    hugetlbPages: Int, groupViable: Bool, pmem: PmemMode = .memmap
   ) {
+    self.pmem = pmem
     self.profile = profile
     self.topology = topology
     self.layout = layout

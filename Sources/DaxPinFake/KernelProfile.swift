@@ -84,3 +84,15 @@ public enum FakeTopology: String, CaseIterable, Sendable {
   var hasDevdax: Bool { self != .noPmem }
   var hasVFIO: Bool { self != .noVFIO }
 }
+
+extension FakeTopology {
+  /// The simulated host of a lab run in `mode`: the memory kinds its namespaces give
+  /// (`LabLayout.namespaceModes`) and the guest's VFIO group. Every mode's guest has fsdax on
+  /// ext4 and xfs and a devdax device, so every mode is `.full`; the topology follows the layout
+  /// should a mode ever offer less.
+  public init(lab mode: PmemMode, layout: LabLayout = .standard) {
+    let fsdax = layout.namespaceModes.filter { $0 == "fsdax" }.count >= 2
+    let devdax = layout.namespaceModes.contains("devdax")
+    self = fsdax && devdax ? .full : devdax ? .devdaxOnly : .noPmem
+  }
+}

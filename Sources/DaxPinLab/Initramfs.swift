@@ -9,13 +9,14 @@ import SystemPackage
 /// other):
 ///
 /// - the **base**: static busybox as the shell, the lab's init script, daxpin (stripped), ndctl,
-///   daxctl, mkfs.ext4, mkfs.xfs, kmod and every shared library they need (from ldd), the
+///   daxctl, cxl, mkfs.ext4, mkfs.xfs, kmod and every shared library they need (from ldd), the
 ///   decompressed modules of every pmem mode with their modules.dep, and the kernel config in
 ///   /boot. It depends on the kernel, the daxpin binary, the init script and the host's tools,
 ///   never on the run, so it is built once and kept in `<cache>/initramfs/<key>.cpio`, where the
 ///   key is the BLAKE2b-256 of a manifest naming every file with its own (`ContentHash`);
 /// - the **run archive**: `/etc/daxpin-lab.conf` (pmem mode, module order, layout), a few
-///   hundred bytes written for each run.
+///   hundred bytes written for each run, and with `--exec` the command and its runner
+///   (`LabExec`).
 ///
 /// Uncompressed: under TCG decompressing costs more boot time than copying.
 public struct Initramfs {
@@ -41,6 +42,8 @@ public struct Initramfs {
   static let tools: [(guestPath: String, candidates: [String])] = [
     ("/sbin/ndctl", ["/usr/bin/ndctl", "/bin/ndctl"]),
     ("/sbin/daxctl", ["/usr/bin/daxctl", "/bin/daxctl"]),
+    // The CXL mode's `cxl create-region` (ndctl's cxl tool, with libcxl).
+    ("/sbin/cxl", ["/usr/bin/cxl", "/bin/cxl"]),
     ("/sbin/mkfs.ext4", ["/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4"]),
     ("/sbin/mkfs.xfs", ["/usr/sbin/mkfs.xfs", "/sbin/mkfs.xfs"]),
     ("/sbin/kmod", ["/usr/bin/kmod", "/bin/kmod"]),
@@ -210,10 +213,14 @@ public struct Initramfs {
   }
 
   /// The run archive: `/etc/daxpin-lab.conf` for this run's pmem mode and module order (guest paths).
-  public static func runArchive(pmem: PmemMode, modules: [String], layout: LabLayout = .standard) -> [UInt8] {
+  /// `extra`: more files (guest path, contents, executable), such as `LabExec`'s.
+  public static func runArchive(pmem: PmemMode, modules: [String], layout: LabLayout = .standard, extra: [(String, [UInt8], Bool)] = [])
+    -> [UInt8]
+  {
     var cpio = CpioWriter()
     cpio.add("/etc", .directory)
     cpio.add("/etc/daxpin-lab.conf", .file(Array(config(pmem: pmem, modules: modules, layout: layout).utf8), executable: false))
+    for (path, bytes, executable) in extra { cpio.add(path, .file(bytes, executable: executable)) }
     cpio.finish()
     return cpio.bytes
   }
@@ -283,7 +290,7 @@ public struct Initramfs {
   /// from `LabLayout` (mount points, regions, brd size, the vfio device), as shell variables.
   static func config(pmem: PmemMode, modules: [String], layout: LabLayout = .standard) -> String {
     var lines = ["PMEM_MODE=\(pmem.rawValue)", "MODULES=\"\(modules.joined(separator: " "))\"", "PROBE_ARGS=\"\""]
-    lines += layout.guestVariables.map { "\($0.0)=\"\($0.1)\"" }
+    lines += layout.guestVariables(pmem).map { "\($0.0)=\"\($0.1)\"" }
     return lines.joined(separator: "\n") + "\n"
   }
 

@@ -5,6 +5,7 @@ import Dispatch
 import FoundationEssentials
 import Glibc
 import Synchronization
+import SystemPackage
 
 /// What the user asked `daxpin lab` for.
 public struct LabOptions: Sendable {
@@ -27,6 +28,8 @@ public struct LabOptions: Sendable {
   /// Progress goes to a terminal: long steps (a kernel build, a download) redraw a status line
   /// instead of printing a line every 30 s.
   public var interactive = false
+  /// `--exec`: a command run in each guest after the probe (`LabExec`).
+  public var exec: LabExec?
 
   public init(
     kernels: [LabKernelSpec], pmem: [PmemMode], accel: Accel?, outputDirectory: String, cacheDirectory: String,
@@ -60,6 +63,9 @@ public struct LabRun: Sendable {
   public var report: Report?
   /// Why the run failed (panic, timeout, a missing module, no report), with the console tail.
   public var error: String?
+  /// Why the kernel cannot run this pmem mode at all (`PmemSupport`): the run was not booted, and
+  /// that is no failure.
+  public var notSupported: String?
   public var consoleTail: String?
   public var reportPath: String?
   /// What `ndctl list -N` and `daxctl list` printed in the guest, for comparison with the inventory.
@@ -69,6 +75,10 @@ public struct LabRun: Sendable {
   /// nil when no profile stands for the kernel.
   public var profile: String?
   public var contract: [String]?
+  /// The guest kernel's answers to the misuse scenarios (`daxpin contract` in the guest).
+  public var misuse: MisuseAnswers?
+  /// What `--exec`'s command did; nil without `--exec`.
+  public var exec: LabExecResult?
   public var bootSeconds: Double?
   public var probeSeconds: Double?
   public var totalSeconds: Double
@@ -205,7 +215,12 @@ public struct Lab: Sendable {
     progress("\(spec.label): kernel \(tree.release)\(tree.version.map { " (\($0))" } ?? "")")
     var modules: [PmemMode: Result<[String], LabError>] = [:]
     var union: [String] = []
+    let config = tree.config.flatMap { HostProcess.readFile($0) }.map(PmemSupport.parseConfig)
     for pmem in options.pmem {
+      if let why = PmemSupport.missing(pmem, release: tree.release, config: config) {
+        modules[pmem] = .failure(.notSupported(why))
+        continue
+      }
       do {
         let hostPaths = try ModuleClosure.resolve(tree: tree, pmem: pmem)
         for m in hostPaths where !union.contains(m) { union.append(m) }
@@ -281,6 +296,10 @@ public struct Lab: Sendable {
     let modules: [String]
     switch kernel.modules[pmem] {
     case .success(let m): modules = m
+    case .failure(.notSupported(let why)):
+      run.notSupported = why
+      progress("\(name): not supported: \(why)")
+      return run
     case .failure(let e): return fail("\(e)")
     case nil: return fail("no module order for \(pmem.rawValue)")
     }
@@ -290,22 +309,26 @@ public struct Lab: Sendable {
 
     let initrd = scratch + "/initramfs.cpio"
     do {
-      try Initramfs.assemble(base: kernel.base.path, runArchive: Initramfs.runArchive(pmem: pmem, modules: modules), to: initrd)
+      let extra = try options.exec?.guestFiles(layout: .standard, kernel: tree.label, pmem: pmem, timeout: options.timeoutSeconds) ?? []
+      try Initramfs.assemble(base: kernel.base.path, runArchive: Initramfs.runArchive(pmem: pmem, modules: modules, extra: extra), to: initrd)
     } catch {
       return fail("\(error)")
     }
-    var nvdimms: [String] = []
-    if pmem == .nvdimm {
-      for i in 0..<LabLayout.standard.regions {
-        let f = "\(scratch)/nvdimm\(i).img"
-        _ = FileManager.default.createFile(atPath: f, contents: nil)
-        _ = truncate(f, off_t((LabLayout.standard.regionMiB + QEMUCommand.labelSlackMiB) << 20))
-        nvdimms.append(f)
-      }
+    // The pmem's backing files: sparse, in the scratch directory, removed with it.
+    var pmemFiles: [String] = []
+    for (path, mib) in QEMUCommand.backingFiles(pmem, in: scratch) {
+      let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+      guard fd >= 0 else { return fail("cannot create \(path): \(Errno(rawValue: errno).name)") }
+      let sized = ftruncate(fd, off_t(mib) << 20) == 0
+      let error = errno
+      close(fd)
+      guard sized else { return fail("cannot size \(path) to \(mib) MiB: \(Errno(rawValue: error).name)") }
+      pmemFiles.append(path)
     }
     let console = "\(options.outputDirectory)/\(name).console.log"
     try? FileManager.default.removeItem(atPath: console)
-    var qemu = QEMUCommand(accel: accel, kernel: kernel.image, initrd: initrd, console: console, pmem: pmem, nvdimmFiles: nvdimms)
+    try? FileManager.default.removeItem(atPath: "\(options.outputDirectory)/\(name).exec.out")
+    var qemu = QEMUCommand(accel: accel, kernel: kernel.image, initrd: initrd, console: console, pmem: pmem, pmemFiles: pmemFiles)
     qemu.binary = options.qemuBinary
     qemu.firmwareLog = scratch + "/firmware.log"
     progress("\(name): booting (\(accel.rawValue), \(kernel.boot == "pvh" ? "PVH" : "bzImage"))")
@@ -364,6 +387,9 @@ public struct Lab: Sendable {
       run.probeSeconds = b - a
     }
     let qemuErr = (HostProcess.readFile(scratch + "/qemu.err") ?? "").trimmingCharacters(in: "\n ")
+    // The command's result is kept whatever became of the probe, and the probe's whatever became
+    // of the command (it runs last).
+    if options.exec != nil { run.exec = collectExec(parsed, name: name) }
     if let killedFor { return fail(killedFor, console: parsed) }
     if parsed.panicked { return fail("kernel panic", console: parsed) }
     if let e = parsed.errors.first { return fail("guest setup failed: \(e)", console: parsed) }
@@ -392,14 +418,32 @@ public struct Lab: Sendable {
     run.daxctlList = parsed.sections["daxctl"]
     if let profile = KernelProfile(labKernel: tree.label) {
       let real = parsed.sections["contract"].flatMap { try? ReportJSON.decode(MisuseAnswers.self, from: $0) } ?? [:]
+      run.misuse = real
       run.profile = profile.rawValue
-      run.contract = Contract.differences(report: report, answers: real, profile: profile)
+      run.contract = Contract.differences(report: report, answers: real, profile: profile, pmem: pmem)
       if !run.contract!.isEmpty { progress("\(name): \(run.contract!.count) disagreements with profile \(profile.rawValue)") }
     }
     let s = report.summary
     progress(
       "\(name): \(s.pass) pass, \(s.fail) fail, \(s.skip) skip, \(s.error) error (boot \(fmt(run.bootSeconds)) s, probe \(fmt(run.probeSeconds)) s, total \(fmt(MonotonicClock.seconds() - start)) s)")
     return run
+  }
+}
+
+extension Lab {
+  /// The `exec` section of the console, its output written to `<out>/<name>.exec.out` (replaced
+  /// atomically, byte for byte, possibly empty).
+  func collectExec(_ console: LabConsole, name: String) -> LabExecResult {
+    var result = LabExecResult.parse(console)
+    guard result.problem == nil || !result.output.isEmpty else { return result }
+    let path = "\(options.outputDirectory)/\(name).exec.out"
+    do {
+      try Data(result.output).write(to: URL(fileURLWithPath: path), options: .atomic)
+      result.outputPath = path
+    } catch {
+      result.problem = result.problem ?? "cannot write \(path): \(error)"
+    }
+    return result
   }
 }
 

@@ -2,8 +2,8 @@ import FoundationEssentials
 import Glibc
 
 /// Where the lab finds what it puts into a guest besides the kernel: daxpin itself (the running
-/// binary) and the guest's init script (scripts/lab/init, compiled into the binary by the
-/// EmbedBuildInfo plugin) in the cache; and where that cache is.
+/// binary) and the guest's scripts (scripts/lab/init and scripts/lab/exec, compiled into the binary
+/// by the EmbedBuildInfo plugin) in the cache; and where that cache is.
 public enum LabInstallation {
   /// The running binary (`/proc/self/exe`). Rebuilt while running, the kernel appends
   /// " (deleted)"; the path then holds the new build.
@@ -15,19 +15,22 @@ public enum LabInstallation {
     return path.hasSuffix(" (deleted)") ? String(path.dropLast(" (deleted)".count)) : path
   }
 
-  /// The guest's init script built into the binary (`BuildInfo.guestInit`, passed by the CLI: this
-  /// module does not depend on DaxPinBuildInfo, so a new commit recompiles only the CLI), written
-  /// to `<cacheDirectory>/guest-init` for the initramfs — only when that file says something else,
+  /// A script of the guest built into the binary (`BuildInfo.guestInit` as `init`,
+  /// `BuildInfo.guestExec` as `exec`, passed by the CLI: this module does not depend on
+  /// DaxPinBuildInfo, so a new commit recompiles only the CLI), written to
+  /// `<cacheDirectory>/guest/<name>` for the initramfs — only when that file says something else,
   /// so its identity (and the initramfs cache key's memoised hash) stays put between runs. The
-  /// file is replaced atomically: lab runs side by side write the same bytes.
-  public static func initScript(cacheDirectory: String, contents: String) throws(LabError) -> String {
-    let path = cacheDirectory + "/guest-init"
+  /// file is replaced atomically: lab runs side by side write the same bytes. `init` and `exec`
+  /// sit side by side, where `LabExec.runner(besideInit:)` looks.
+  public static func guestScript(_ name: String, contents: String, cacheDirectory: String) throws(LabError) -> String {
+    let dir = cacheDirectory + "/guest"
+    let path = dir + "/" + name
     if HostProcess.readFile(path) == contents { return path }
     do {
-      try FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)
+      try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
       try Data(contents.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
     } catch {
-      throw .setup("cannot write the guest's init script to \(path): \(error) (give --cache a writable directory)")
+      throw .setup("cannot write the guest's \(name) script to \(path): \(error) (give --cache a writable directory)")
     }
     return path
   }

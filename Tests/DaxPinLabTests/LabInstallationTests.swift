@@ -11,10 +11,13 @@ import Testing
   static let checkout = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent().path
 
-  @Test func embeddedInitIsScriptsLabInitByteForByte() throws {
-    let onDisk = try Data(contentsOf: URL(fileURLWithPath: Self.checkout + "/scripts/lab/init"))
-    #expect(Array(BuildInfo.guestInit.utf8) == Array(onDisk))
+  @Test func embeddedScriptsAreScriptsLabByteForByte() throws {
+    let initScript = try Data(contentsOf: URL(fileURLWithPath: Self.checkout + "/scripts/lab/init"))
+    #expect(Array(BuildInfo.guestInit.utf8) == Array(initScript))
     #expect(BuildInfo.guestInit.hasPrefix("#!/bin/busybox sh\n"))
+    let exec = try Data(contentsOf: URL(fileURLWithPath: Self.checkout + "/scripts/lab/exec"))
+    #expect(Array(BuildInfo.guestExec.utf8) == Array(exec))
+    #expect(BuildInfo.guestExec.hasPrefix("#!/bin/busybox sh\n"))
   }
 
   func scratch() throws -> String {
@@ -33,17 +36,22 @@ import Testing
     let dir = try scratch()
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let cache = dir + "/a/b/daxpin"  // created with its parents
-    let path = try LabInstallation.initScript(cacheDirectory: cache, contents: BuildInfo.guestInit)
-    #expect(path == cache + "/guest-init")
+    let path = try LabInstallation.guestScript("init", contents: BuildInfo.guestInit, cacheDirectory: cache)
+    #expect(path == cache + "/guest/init")
+    // The exec runner beside it, where LabExec looks.
+    let exec = try LabInstallation.guestScript("exec", contents: BuildInfo.guestExec, cacheDirectory: cache)
+    #expect(exec == LabExec.runner(besideInit: path))
+    #expect(try String(contentsOfFile: exec, encoding: .utf8) == BuildInfo.guestExec)
     #expect(try String(contentsOfFile: path, encoding: .utf8) == BuildInfo.guestInit)
     let first = identity(path)
     // The same contents: the file (and so the memoised content hash) is left as it is.
-    _ = try LabInstallation.initScript(cacheDirectory: cache, contents: BuildInfo.guestInit)
+    _ = try LabInstallation.guestScript("init", contents: BuildInfo.guestInit, cacheDirectory: cache)
     #expect(identity(path) == first)
     // Other contents (a newer daxpin): replaced, nothing else left in the cache.
-    _ = try LabInstallation.initScript(cacheDirectory: cache, contents: "#!/bin/busybox sh\necho other\n")
+    _ = try LabInstallation.guestScript("init", contents: "#!/bin/busybox sh\necho other\n", cacheDirectory: cache)
     #expect(try String(contentsOfFile: path, encoding: .utf8) == "#!/bin/busybox sh\necho other\n")
-    #expect(try FileManager.default.contentsOfDirectory(atPath: cache) == ["guest-init"])
+    #expect(try FileManager.default.contentsOfDirectory(atPath: cache) == ["guest"])
+    #expect(try FileManager.default.contentsOfDirectory(atPath: cache + "/guest").sorted() == ["exec", "init"])
   }
 
   @Test func unwritableCacheIsOneLineNamingTheFix() throws {
@@ -51,10 +59,10 @@ import Testing
     defer { try? FileManager.default.removeItem(atPath: dir) }
     try "not a directory".write(toFile: dir + "/file", atomically: true, encoding: .utf8)
     #expect {
-      _ = try LabInstallation.initScript(cacheDirectory: dir + "/file/daxpin", contents: BuildInfo.guestInit)
+      _ = try LabInstallation.guestScript("init", contents: BuildInfo.guestInit, cacheDirectory: dir + "/file/daxpin")
     } throws: { error in
       guard case .setup(let message) = error as? LabError else { return false }
-      return message.contains(dir + "/file/daxpin/guest-init") && message.contains("--cache") && !message.contains("\n")
+      return message.contains(dir + "/file/daxpin/guest/init") && message.contains("--cache") && !message.contains("\n")
     }
   }
 

@@ -18,7 +18,10 @@ import Testing
 
   func embed(_ dir: String, _ contents: [UInt8], commit: String = "") throws -> Run {
     _ = FileManager.default.createFile(atPath: dir + "/init", contents: Data(contents))
-    return try External.run(Self.tool, ["--init", dir + "/init", "--commit", commit, "--output", dir + "/Embedded.swift"])
+    _ = FileManager.default.createFile(atPath: dir + "/exec", contents: Data("#!/bin/busybox sh\nexec sh\n".utf8))
+    return try External.run(Self.tool, [
+      "--init", dir + "/init", "--exec", dir + "/exec", "--commit", commit, "--output", dir + "/Embedded.swift",
+    ])
   }
 
   @Test(.enabled(if: External.find("swiftc") != nil, "swiftc is not on PATH"))
@@ -30,13 +33,14 @@ import Testing
     #expect(r.status == 0, "\(r.stderr)")
     try """
       print(EmbeddedBuildInfo.commit ?? "nil")
+      print(EmbeddedBuildInfo.guestExec, terminator: "")
       print(EmbeddedBuildInfo.guestInit, terminator: "")
       """.write(toFile: dir + "/main.swift", atomically: true, encoding: .utf8)
     let swiftc = try #require(External.find("swiftc"))
     let build = try External.run(swiftc, ["-Onone", dir + "/main.swift", dir + "/Embedded.swift", "-o", dir + "/prog"], seconds: 300)
     try #require(build.status == 0, "\(build.stderr)")
     let out = try External.run(dir + "/prog", [])
-    #expect(out.stdout == "0123456789abcdef0123456789abcdef01234567\n" + script)
+    #expect(out.stdout == "0123456789abcdef0123456789abcdef01234567\n#!/bin/busybox sh\nexec sh\n" + script)
   }
 
   @Test func anUnchangedInputLeavesTheFileAlone() throws {
@@ -62,7 +66,7 @@ import Testing
     #expect(latin1.status == 1 && latin1.stderr.contains("is not UTF-8"))
     let commit = try embed(dir, Array("echo\n".utf8), commit: "HEAD; rm -rf /")
     #expect(commit.status == 1 && commit.stderr.contains("not a lowercase hex object name"))
-    let missing = try External.run(Self.tool, ["--init", dir + "/absent", "--commit", "", "--output", dir + "/E.swift"])
+    let missing = try External.run(Self.tool, ["--init", dir + "/absent", "--exec", dir + "/exec", "--commit", "", "--output", dir + "/E.swift"])
     #expect(missing.status == 1 && missing.stderr.contains("cannot read \(dir)/absent: No such file or directory"))
     #expect(!FileManager.default.fileExists(atPath: dir + "/Embedded.swift"))
     #expect(!FileManager.default.fileExists(atPath: dir + "/E.swift"))
@@ -78,9 +82,11 @@ import Testing
     try fm.createDirectory(atPath: dir + "/common/refs/heads", withIntermediateDirectories: true)
     try fm.createDirectory(atPath: dir + "/wt", withIntermediateDirectories: true)
     _ = FileManager.default.createFile(atPath: dir + "/init", contents: Data("echo\n".utf8))
+    _ = FileManager.default.createFile(atPath: dir + "/exec", contents: Data("echo\n".utf8))
     func commitLine() throws -> String {
       let r = try External.run(Self.tool, [
-        "--init", dir + "/init", "--output", dir + "/E.swift", "--git-dir", dir + "/wt", "--git-common-dir", dir + "/common",
+        "--init", dir + "/init", "--exec", dir + "/exec", "--output", dir + "/E.swift", "--git-dir", dir + "/wt",
+        "--git-common-dir", dir + "/common",
       ])
       #expect(r.status == 0, "\(r.stderr)")
       return try String(contentsOfFile: dir + "/E.swift", encoding: .utf8).split(separator: "\n").first { $0.contains("let commit") }

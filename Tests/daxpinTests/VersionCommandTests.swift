@@ -34,7 +34,7 @@ import Testing
     #expect(run.status == 2)
     let lines = run.stderr.split(separator: "\n")
     #expect(lines.count == 1)
-    #expect(run.stderr.contains("cannot write the guest's init script to \(dir)/file/cache/guest-init"))
+    #expect(run.stderr.contains("cannot write the guest's init script to \(dir)/file/cache/guest/init"))
     #expect(!FileManager.default.fileExists(atPath: dir + "/out"))
   }
 }

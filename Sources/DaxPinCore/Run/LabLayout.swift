@@ -9,10 +9,23 @@ public struct LabLayout: Sendable, Equatable {
   public var pagecache = "/mnt/pagecache"
   /// brd's size in KiB (`brd.rd_size`).
   public var brdKiB = 131_072
-  /// pmem regions, in order: fsdax (ext4), fsdax (xfs), devdax.
-  public var regions = 3
-  /// Each region's usable size in MiB (mkfs.xfs wants more than 300 MB).
+  /// The namespaces every pmem mode ends in, in order (`ndctl create-namespace -m`): fsdax for
+  /// ext4, fsdax for xfs, devdax. Every mode offers all three (virtio-pmem's label-less regions
+  /// take device-DAX like memmap's: measured on Debian 5.10 to 7.3), so the fake host of every mode
+  /// has the same memory kinds (`FakeTopology(lab:)`).
+  public var namespaceModes = ["fsdax", "fsdax", "devdax"]
+  /// Each namespace's size in MiB (mkfs.xfs wants more than 300 MB); a region per namespace in
+  /// the memmap, nvdimm and virtio-pmem modes.
   public var regionMiB = 512
+  /// The CXL type-3 device's persistent capacity in MiB: one region holding the three namespaces
+  /// (QEMU 7.2 gives each CXL port one HDM decoder, so one region per host bridge), with room
+  /// for the label index and each namespace's 2 MiB alignment.
+  public var cxlDeviceMiB = 2048
+  /// The CXL device's label storage area (`lsa=`) in MiB: where cxl_pmem keeps namespace labels.
+  public var cxlLabelMiB = 1
+  /// The CXL fixed memory window (`cxl-fmw.0.size`) in GiB: the host physical range the root
+  /// decoder maps the region into.
+  public var cxlWindowGiB = 4
   /// The namespace and device-DAX alignment (`ndctl create-namespace -a`).
   public var align = 2 << 20
   /// 2 MiB huge pages reserved in the guest (`vm.nr_hugepages`).
@@ -28,10 +41,31 @@ public struct LabLayout: Sendable, Equatable {
   /// The fsdax mount point of `fs` (`ext4` or `xfs`).
   public func fsdaxMount(_ fs: String) -> String { fs == "xfs" ? fsdaxXfs : fsdaxExt4 }
 
-  /// The shell variables the guest's init reads.
-  public var guestVariables: [(String, String)] {
+  /// The pmem regions `mode` gives the guest: one per namespace, but one CXL region carved into
+  /// all three (label namespaces).
+  public func regions(_ mode: PmemMode) -> Int { mode == .cxl ? 1 : namespaceModes.count }
+
+  /// The device-DAX device of a run in `mode`: drivers/dax/pmem.c names it after its namespace
+  /// (`namespaceX.Y` → `daxX.Y`), the last one: `/dev/dax2.0` with a region per namespace,
+  /// `/dev/dax0.2` on the one CXL region.
+  public func devdax(_ mode: PmemMode) -> String {
+    mode == .cxl ? "/dev/dax0.\(namespaceModes.count - 1)" : "/dev/dax\(regions(mode) - 1).0"
+  }
+
+  /// What `daxpin lab --exec` gives the command, as environment variables: the DAX mount points,
+  /// the device-DAX device, the disk-backed (non-DAX) page-cache directory and the PCI address
+  /// bound to vfio-pci.
+  public func execVariables(_ mode: PmemMode) -> [(String, String)] {
     [
-      ("REGIONS", "\(regions)"), ("FSDAX_EXT4", fsdaxExt4), ("FSDAX_XFS", fsdaxXfs), ("PAGECACHE", pagecache),
+      ("DAXPIN_LAB_FSDAX_EXT4", fsdaxExt4), ("DAXPIN_LAB_FSDAX_XFS", fsdaxXfs), ("DAXPIN_LAB_DEVDAX", devdax(mode)),
+      ("DAXPIN_LAB_PAGECACHE", pagecache), ("DAXPIN_LAB_VFIO_DEVICE", vfioDevice),
+    ]
+  }
+
+  /// The shell variables the guest's init reads for a run in `mode`.
+  public func guestVariables(_ mode: PmemMode) -> [(String, String)] {
+    [
+      ("REGIONS", "\(regions(mode))"), ("NAMESPACES", namespaceModes.joined(separator: " ")), ("NAMESPACE_MIB", "\(regionMiB)"), ("FSDAX_EXT4", fsdaxExt4), ("FSDAX_XFS", fsdaxXfs), ("PAGECACHE", pagecache),
       ("BRD_KIB", "\(brdKiB)"), ("ALIGN", "\(align >> 20)M"), ("HUGEPAGES", "\(hugepages)"), ("VFIO_DEVICE", vfioDevice),
     ]
   }
