@@ -48,12 +48,18 @@ let package = Package(
     // libvirt domain XML for `daxpin check libvirt`: a small XML 1.0 parser in plain Swift (no
     // Foundation, libxml2 or ICU in the static binary), kept out of the probe's path.
     .target(name: "DaxPinXML", dependencies: ["DaxPinCore"]),
+    // The version, the commit and scripts/lab/init, compiled in by the EmbedBuildInfo plugin
+    // (its tool: daxpin-embed) so an installed daxpin needs nothing from the source tree. Only
+    // the CLI depends on it: a new commit recompiles that module alone.
+    .executableTarget(name: "daxpin-embed", path: "Sources/daxpin-embed"),
+    .plugin(name: "EmbedBuildInfo", capability: .buildTool(), dependencies: ["daxpin-embed"]),
+    .target(name: "DaxPinBuildInfo", plugins: ["EmbedBuildInfo"]),
     // Host side of the kernel lab: fetch kernels, build the initramfs, run QEMU, collect reports.
     .target(name: "DaxPinLab", dependencies: ["DaxPinCore", "DaxPinLinux", "DaxPinFake", "CZlib", .product(name: "SystemPackage", package: "swift-system")]),
     .executableTarget(
       name: "daxpin",
       dependencies: [
-        "DaxPinCore", "DaxPinLinux", "DaxPinLab", "DaxPinFake", "DaxPinXML",
+        "DaxPinCore", "DaxPinLinux", "DaxPinLab", "DaxPinFake", "DaxPinXML", "DaxPinBuildInfo",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .testTarget(name: "DaxPinCoreTests", dependencies: ["DaxPinCore"]),
@@ -65,8 +71,8 @@ let package = Package(
     .testTarget(
       name: "DaxPinCheckTests", dependencies: ["DaxPinCore", "DaxPinXML", "DaxPinFake", .product(name: "SystemPackage", package: "swift-system")],
       exclude: ["Fixtures"]),
-    .testTarget(name: "DaxPinLabTests", dependencies: ["DaxPinLab", "DaxPinCore", "DaxPinLinux", "DaxPinFake"]),
-    .testTarget(name: "daxpinTests", dependencies: ["daxpin", "DaxPinCore"], exclude: ["Fixtures"]),
+    .testTarget(name: "DaxPinLabTests", dependencies: ["DaxPinLab", "DaxPinCore", "DaxPinLinux", "DaxPinFake", "DaxPinBuildInfo"]),
+    .testTarget(name: "daxpinTests", dependencies: ["daxpin", "DaxPinCore", "DaxPinBuildInfo"], exclude: ["Fixtures"]),
   ],
   swiftLanguageModes: [.v6]
 )

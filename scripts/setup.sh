@@ -23,6 +23,10 @@ packages=(
   # bench/pinbench.c, daxpin bench's C twin: scripts/bench-pin.sh builds it with cc, and
   # `daxpin lab --bench` links it -static (libc.a) for the guests
   libc6-dev python3
+  # the Debian package (scripts/package.sh: dpkg-shlibdeps) and its test (lintian, man)
+  dpkg-dev lintian man-db
+  # the fleet recipe's test (contrib/ansible; its apt module installs the package)
+  ansible python3-apt
 )
 
 SUDO=""

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DaxPinBuildInfo
 import DaxPinCore
 import DaxPinLab
 import DaxPinLinux
@@ -47,7 +48,9 @@ struct LabCommand: ParsableCommand {
   @Option(name: .customLong("out"), help: ArgumentHelp("Directory for reports, consoles and the matrix.", valueName: "OUT"))
   var outputDirectory: String = "lab-out"
 
-  @Option(help: ArgumentHelp("Cache for the private apt state and extracted kernels.", valueName: "DIR"))
+  @Option(help: ArgumentHelp(
+    "Cache for the private apt state, kernels and initramfs (default: $XDG_CACHE_HOME/daxpin, else /var/cache/daxpin for root).",
+    valueName: "DIR"))
   var cache: String?
 
   @Option(help: ArgumentHelp("Seconds before a boot counts as hung.", valueName: "SECONDS"))
@@ -85,12 +88,17 @@ struct LabCommand: ParsableCommand {
     let modes = PmemChoice.modes(pmem)
     let accelChoice = accel.accel
     guard LinuxHost().privileged else { throw Exit.toolFailure("lab needs root: it runs apt-get download and depmod into its cache (run: sudo daxpin lab)") }
-    guard let initScript = LabInstallation.initScript() else {
-      throw Exit.toolFailure("cannot find scripts/lab/init next to the daxpin binary: run daxpin from its source checkout")
+    let cacheDirectory = cache ?? LabInstallation.defaultCacheDirectory()
+    let initScript: String
+    do {
+      initScript = try LabInstallation.guestScript("init", contents: BuildInfo.guestInit, cacheDirectory: cacheDirectory)
+      _ = try LabInstallation.guestScript("exec", contents: BuildInfo.guestExec, cacheDirectory: cacheDirectory)
+    } catch {
+      throw Exit.toolFailure("\(error)")
     }
     let options = LabOptions(
       kernels: specs, pmem: modes, accel: accelChoice, outputDirectory: outputDirectory,
-      cacheDirectory: cache ?? LabInstallation.defaultCacheDirectory(),
+      cacheDirectory: cacheDirectory,
       timeoutSeconds: timeout, refresh: refresh, daxpinBinary: LabInstallation.selfPath(), initScript: initScript, jobs: jobs,
       timings: timings)
     // Ctrl-C, SIGTERM, SIGHUP: the guests' QEMUs (and any apt-get or make) lead process groups of
@@ -102,14 +110,20 @@ struct LabCommand: ParsableCommand {
     if checkVM && exec != nil { throw ValidationError("--check-vm runs its own command in the guests: it cannot go with --exec") }
     if let exec = checkVM ? LabCheckVM.script : exec {
       let runner = LabExec.runner(besideInit: initScript)
-      guard access(runner, R_OK) == 0 else { throw Exit.toolFailure("cannot read \(runner), the --exec runner next to scripts/lab/init") }
+      guard access(runner, R_OK) == 0 else { throw Exit.toolFailure("cannot read \(runner), the --exec runner next to the guest's init") }
       labOptions.exec = LabExec(command: RawPath.bytes(exec), runner: runner)
     }
     let tty = StandardError.isTerminal
     labOptions.interactive = tty
     labOptions.bench = bench
-    // scripts/lab/init → the checkout → bench/pinbench.c
-    labOptions.pinbenchSource = String(initScript.dropLast("scripts/lab/init".count)) + "bench/pinbench.c"
+    if bench {
+      // bench/pinbench.c, compiled into this binary, written beside the guest's init.
+      do {
+        labOptions.pinbenchSource = try LabInstallation.guestScript("pinbench.c", contents: BuildInfo.pinbenchSource, cacheDirectory: cacheDirectory)
+      } catch {
+        throw Exit.toolFailure("\(error)")
+      }
+    }
     let start = MonotonicClock.seconds()
     // On a terminal a status line (a kernel build's progress) is redrawn in place; every other
     // line first clears it.
