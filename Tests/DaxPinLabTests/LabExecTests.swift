@@ -51,30 +51,11 @@ struct ExecRunner {
   }
 
   /// Runs `argv` to its end as init runs it in the guest: no signal blocked or ignored (the test
-  /// runner's threads block several, SIGCHLD among them, and a child inherits that mask), stdout
-  /// to `stdout`; returns what it wrote there.
+  /// runner's threads block several, SIGCHLD among them, and a child inherits that mask;
+  /// `HostProcess.spawn` resets both), stdout to `stdout`; returns what it wrote there.
   static func spawn(_ argv: [String], stdout: String) throws -> String {
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    var attr = posix_spawnattr_t()
-    posix_spawnattr_init(&attr)
-    defer { posix_spawnattr_destroy(&attr) }
-    var all = sigset_t()
-    sigfillset(&all)
-    var none = sigset_t()
-    sigemptyset(&none)
-    posix_spawnattr_setsigdefault(&attr, &all)
-    posix_spawnattr_setsigmask(&attr, &none)
-    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-    var cargs = argv.map { strdup($0) } + [nil]
-    defer { cargs.forEach { free($0) } }
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, argv[0], &actions, &attr, &cargs, environ)
-    guard rc == 0 else { throw POSIXError(.init(rawValue: rc)!) }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    unlink(stdout)  // HostProcess.spawn appends
+    _ = HostProcess.wait(try HostProcess.spawn(argv, stdout: stdout))
     return String(decoding: try Data(contentsOf: URL(fileURLWithPath: stdout)), as: UTF8.self)
   }
 }
