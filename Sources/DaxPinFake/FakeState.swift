@@ -90,6 +90,10 @@ struct FakeMapping {
   /// MAP_PRIVATE file pages replaced by anonymous copies (written before the pin).
   var copiedOnWrite = false
   var faulted = false
+  /// `mbind(MPOL_BIND)` node.
+  var node: Int?
+  /// The page frame of each 4 KiB page once faulted (`FakeFrames`).
+  var frames: [UInt64] = []
 }
 
 struct FakeState {
@@ -113,6 +117,8 @@ struct FakeState {
   var pinnedKB = 0
   var lockedKB = 0
   var pendingSignal: Int32?
+  var nextNormalFrame: UInt64 = 0
+  var nextMovableFrame: UInt64 = 0
   /// Processes alive besides this one (pid → start time), for the leftover sweep.
   var otherProcesses: [Int32: UInt64] = [:]
 
@@ -151,6 +157,10 @@ struct FakeState {
             source: fsdaxMount == .inodeWithoutDAXDevice ? "/dev/loop\(i)" : "/dev/pmem\(i)"))
         nodes[path] = Node(kind: .directory(daxFlag: false))
       }
+    }
+    // NUMA node 0 (the kmem memory joins it, as in the lab).
+    for d in ["/sys", "/sys/devices", "/sys/devices/system", "/sys/devices/system/node", "/sys/devices/system/node/node0"] {
+      nodes[d] = Node(kind: .directory(daxFlag: false))
     }
     if topology.hasDevdax { nodes["/dev/\(Self.devdaxName)"] = Node(kind: .devdax(align: layout.align, size: 502 << 20), permissions: 0o600) }
     if topology.hasVFIO {
@@ -428,8 +438,15 @@ struct FakeState {
     // Touching a file mapping past EOF is SIGBUS on a real kernel.
     if let size = fm.fileSize, size < m.length { return .failure(.badAddress) }
     if write && !fm.writable { return .failure(.badAddress) }
+    let copies = write && !fm.shared && fm.backing != .anon && fm.backing != .hugetlb
+    if !fm.faulted || (copies && !fm.copiedOnWrite) {
+      // Anonymous copies of a private file mapping are movable user pages like any other.
+      var source = fm
+      if copies { source.backing = .anon }
+      fm.frames = frames(for: source)
+    }
     fm.faulted = true
-    if write && !fm.shared && fm.backing != .anon && fm.backing != .hugetlb { fm.copiedOnWrite = true }
+    if copies { fm.copiedOnWrite = true }
     mappings[m.address] = fm
     return .success(())
   }

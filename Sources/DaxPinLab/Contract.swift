@@ -7,7 +7,7 @@ import DaxPinFake
 public enum Contract {
   /// The profile's report, as the lab guest's probe was asked for.
   public static func model(_ profile: KernelProfile, toolVersion: String) -> (report: Report, answers: MisuseAnswers) {
-    let request = ProbeRequest(pagecacheDirectory: LabLayout.standard.pagecache, toolVersion: toolVersion)
+    let request = ProbeRequest(pagecacheDirectory: LabLayout.standard.pagecache, toolVersion: toolVersion, kmemNode: LabLayout.standard.kmemNode)
     // A fake host is always privileged, its directories exist and nothing interrupts it: the
     // run cannot throw.
     let report = try! ProbeRun(host: FakeHost(FakeKernel(profile: profile)), request: request).run()
@@ -26,6 +26,10 @@ public enum Contract {
       }
       if p.outcome != m.outcome || p.errnoName != m.errnoName {
         out.append("\(p.id): kernel \(p.outcome.rawValue) \(p.errnoName ?? ""), profile \(m.outcome.rawValue) \(m.errnoName ?? "")")
+      } else if p.memory.kind == .devdaxKmem, p.frames?.placement != m.frames?.placement || p.verdict != m.verdict {
+        // devdax-kmem: where the pin left the pages is the finding.
+        let (k, f) = (p.frames?.placement.rawValue ?? "no frames", m.frames?.placement.rawValue ?? "no frames")
+        out.append("\(p.id): kernel \(k) \(p.verdict.rawValue), profile \(f) \(m.verdict.rawValue)")
       }
     }
     if answers.isEmpty {

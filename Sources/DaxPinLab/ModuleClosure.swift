@@ -3,10 +3,10 @@ import DaxPinLinux
 /// The modules a guest must load, in load order, computed by the host's `modprobe -D` against the
 /// kernel's own modules.dep (soft dependencies included).
 public enum ModuleClosure {
-  /// Needed for every run; `iommufd` and `crc32c` where the kernel has them.
+  /// Needed for every run (`kmem` onlines the fourth region's dax device as System RAM); `iommufd` and `crc32c` where the kernel has them.
   public static func wanted(pmem: PmemMode) -> [String] {
     let bus = pmem == .memmap ? ["nd_e820"] : ["nfit"]
-    return bus + ["nd_pmem", "dax_pmem", "device_dax", "ext4", "xfs", "brd", "vfio_iommu_type1", "vfio_pci"]
+    return bus + ["nd_pmem", "dax_pmem", "device_dax", "ext4", "xfs", "brd", "vfio_iommu_type1", "vfio_pci", "kmem"]
   }
   public static let optional = ["iommufd", "crc32c_generic", "crc32c"]
 

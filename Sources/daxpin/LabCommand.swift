@@ -96,6 +96,9 @@ struct LabCommand: ParsableCommand {
       {
         say(ProbeText.line(p, color: StandardOutput.isTerminal))
       }
+      for p in report.probes where (p.memory.kind == .devdaxKmem || p.interface == .truncateHeld) && p.access == .rw && p.outcome != .unsupported {
+        say(ProbeText.line(p, color: StandardOutput.isTerminal))
+      }
     }
     say(LabSummary.table(runs), terminator: "")
     if timings { say(LabSummary.timings(runs), terminator: "") }

@@ -9,6 +9,7 @@ public enum KernelCall: String, CaseIterable, Sendable, Hashable {
   case vfioDeviceBindIOMMUFD, vfioDeviceAttachIOMMUFDPT, vfioDeviceDetachIOMMUFDPT
   case iommufdAllocIOAS, iommufdIOVARanges, iommufdMap, iommufdMapFile, iommufdUnmap, iommufdDestroy
   case ioUringSetup, ioUringRegisterBuffers, ioUringUnregisterBuffers
+  case bindMemory, pageFrames, frameLocations, truncateUnderHeldPages
   case currentProcess, processStartTime, pendingSignal, raise
 
   /// Calls that release what the probe holds (close, munmap, unlinkat, unset, detach, destroy,
@@ -17,7 +18,7 @@ public enum KernelCall: String, CaseIterable, Sendable, Hashable {
   public var releasesOrObserves: Bool {
     switch self {
     case .close, .unmap, .unlink, .vfioGroupUnsetContainer, .vfioUnmapDMA, .vfioDeviceDetachIOMMUFDPT, .iommufdUnmap,
-      .iommufdDestroy, .ioUringUnregisterBuffers, .pinAccounting, .currentProcess, .pendingSignal, .raise:
+      .iommufdDestroy, .ioUringUnregisterBuffers, .pinAccounting, .pageFrames, .frameLocations, .currentProcess, .pendingSignal, .raise:
       true
     default: false
     }
@@ -50,6 +51,8 @@ public enum KernelCall: String, CaseIterable, Sendable, Hashable {
     case .vfioDeviceBindIOMMUFD, .vfioDeviceAttachIOMMUFDPT, .iommufdAllocIOAS, .iommufdIOVARanges: [.invalidArgument, .resourceBusy]
     case .iommufdMap, .iommufdMapFile: [.invalidArgument, .noMemory, .badAddress, .notSupported]
     case .processStartTime: [.noSuchProcess]
+    case .bindMemory: [.invalidArgument, .notPermitted]
+    case .truncateUnderHeldPages: [.tooManyOpenFiles, .badAddress, .noMemory]
     default: []
     }
   }

@@ -76,6 +76,9 @@ public struct ProbeEngine {
             cleanup: cleanup))
       case .ioUring:
         return .success(try IOUringSession.open(kernel: kernel, cleanup: cleanup))
+      case .truncateHeld:
+        // Opens nothing per interface: each cell makes its own pipe and thread (truncateCell).
+        return .failure(SessionUnavailable(outcome: .unsupported, reason: "not a pin interface"))
       }
     } catch let e as SessionUnavailable {
       return .failure(e)
@@ -90,6 +93,9 @@ public struct ProbeEngine {
       interface: id.interface, memory: MemoryDescription(kind: id.kind, size: targets.bufferSize), access: id.access,
       outcome: .unsupported, expectation: expectation, verdict: .skip)
 
+    if id.interface == .truncateHeld {
+      return truncateCell(&r, preparer: &preparer)
+    }
     let s: any PinSession
     switch session {
     case .failure(let u):
@@ -110,6 +116,7 @@ public struct ProbeEngine {
     if id.interface == .iommufdFile && memory.file == nil {
       return finish(&r, outcome: .unsupported, errno: nil, reason: "IOMMU_IOAS_MAP_FILE maps a file; \(id.kind.rawValue) memory has none")
     }
+    let before = FrameReading.read(kernel, memory.mapping)
     let attempt = s.pin(memory, access: id.access)
     r.request = attempt.request
     r.pinnedKB = attempt.pinnedKB
@@ -122,6 +129,11 @@ public struct ProbeEngine {
         return finish(&r, outcome: .notExercised, errno: nil, reason: why, hint: "attach a device with a real IOMMU domain, or run `daxpin lab`")
       }
       finish(&r, outcome: .pinned, errno: nil, reason: nil)
+      // The frames after the pin (and its undo: a migration is not undone) against before.
+      if case .success(let b) = before, case .success(let a) = FrameReading.read(kernel, memory.mapping) {
+        r.frames = b.placement(after: a)
+      }
+      if id.kind == .devdaxKmem { judgePlacement(&r, node: targets.kmemNode) }
       if let err = attempt.toolError {
         r.verdict = max(r.verdict, .error)
         r.reason = [r.reason, err].compactMap { $0 }.joined(separator: "; ")
@@ -129,6 +141,25 @@ public struct ProbeEngine {
       return r
     case .failure(let e):
       return finish(&r, outcome: classify(e), errno: e, reason: nil)
+    }
+  }
+
+  /// `devdax-kmem`: a pin that left pages in ZONE_MOVABLE fails, whatever the pin's own answer.
+  private func judgePlacement(_ r: inout ProbeResult, node: Int?) {
+    guard r.verdict == .pass else { return }
+    let rule = Expectations.movablePlacement
+    guard let f = r.frames else {
+      r.verdict = .error
+      r.reason = "the page frames after the pin could not be read from /proc/self/pagemap"
+      return
+    }
+    if f.movableAfter > 0 {
+      r.verdict = .fail
+      r.reason =
+        "pinned in ZONE_MOVABLE: \(f.movableAfter) of \(f.pages) pages stayed in the movable zone of node \(node.map(String.init) ?? "?"); while pinned they cannot be migrated, so memory hot-unplug and `daxctl offline-memory` of that dax device fail (expected migrated [\(rule.origin)])"
+      r.hint = "a kernel with \"mm/gup: migrate pinned pages out of movable zone\" (5.13+), or do not pin memory of a movable kmem node long-term"
+    } else {
+      r.reason = "\(f.placement == .migrated ? "migrated out of ZONE_MOVABLE before the pin" : "pinned in place, outside ZONE_MOVABLE"): \(f.summary) [\(rule.origin)]"
     }
   }
 
@@ -143,18 +174,20 @@ public struct ProbeEngine {
   }
 
   @discardableResult
-  private func finish(_ r: inout ProbeResult, outcome: Outcome, errno: Errno?, reason: String?, hint: String? = nil) -> ProbeResult {
+  func finish(_ r: inout ProbeResult, outcome: Outcome, errno: Errno?, reason: String?, hint: String? = nil) -> ProbeResult {
     r.outcome = outcome
     r.errno = errno?.rawValue
     r.reason = reason
     r.hint = hint
     let id = r.probeID
-    if outcome == .pinned || outcome == .refused, let expectation = r.expectation {
+    if [.pinned, .refused, .waited, .completed].contains(outcome), let expectation = r.expectation {
       let j = Judge.verdict(id: id, outcome: outcome, errno: errno?.rawValue, expectation: expectation)
       r.verdict = j.verdict
       if let why = j.reason { r.reason = why }
       if j.verdict == .fail && r.hint == nil {
-        r.hint = j.unsafe
+        r.hint = j.unsafe && id.interface == .truncateHeld
+          ? "this kernel frees a DAX file's blocks while I/O still references them: do not run I/O into fsdax files that may be truncated; use device-DAX (ndctl create-namespace -m devdax)"
+          : j.unsafe
           ? "do not use fsdax for DMA on this kernel: use device-DAX (ndctl create-namespace -m devdax)"
           : "the rule table (Expectations.rules) and this kernel disagree: report it with this JSON"
       }

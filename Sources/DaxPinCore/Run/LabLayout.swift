@@ -9,8 +9,13 @@ public struct LabLayout: Sendable, Equatable {
   public var pagecache = "/mnt/pagecache"
   /// brd's size in KiB (`brd.rd_size`).
   public var brdKiB = 131_072
-  /// pmem regions, in order: fsdax (ext4), fsdax (xfs), devdax.
-  public var regions = 3
+  /// pmem regions, in order: fsdax (ext4), fsdax (xfs), devdax, and a devdax device the guest
+  /// converts to System RAM onlined movable (`devdax-kmem`). The fourth is a region of its own:
+  /// on 5.10 a device-DAX that VFIO has mapped can no longer be reconfigured.
+  public var regions = 4
+  /// The NUMA node the converted memory joins: memmap= and the lab's NVDIMMs carry no NUMA
+  /// information, so node 0, beside the guest's boot memory (in ZONE_NORMAL, not movable).
+  public var kmemNode = 0
   /// Each region's usable size in MiB (mkfs.xfs wants more than 300 MB).
   public var regionMiB = 512
   /// The namespace and device-DAX alignment (`ndctl create-namespace -a`).
@@ -33,6 +38,7 @@ public struct LabLayout: Sendable, Equatable {
     [
       ("REGIONS", "\(regions)"), ("FSDAX_EXT4", fsdaxExt4), ("FSDAX_XFS", fsdaxXfs), ("PAGECACHE", pagecache),
       ("BRD_KIB", "\(brdKiB)"), ("ALIGN", "\(align >> 20)M"), ("HUGEPAGES", "\(hugepages)"), ("VFIO_DEVICE", vfioDevice),
+      ("KMEM_NODE", "\(kmemNode)"),
     ]
   }
 }

@@ -184,6 +184,8 @@ public enum HTMLPage {
     case .resourceLimited: "⌀"
     case .setupFailed: "‼"
     case .unsupported: "–"
+    case .waited: "⏸"
+    case .completed: "▶"
     }
   }
 
