@@ -10,8 +10,8 @@ import SystemPackage
 extension FakeState {
   /// Boot memory frames handed out for ZONE_NORMAL pages (1 GiB .. 2 GiB of the guest's RAM).
   static let normalFrames: Range<UInt64> = 0x4_0000..<0x8_0000
-  /// The lab's fourth memmap region (5824 MiB, 512 MiB): ZONE_MOVABLE once converted.
-  static let movableFrames: Range<UInt64> = 0x16_c000..<0x18_c000
+  /// The lab's fourth memmap region (5888 MiB, 512 MiB): ZONE_MOVABLE once converted.
+  static let movableFrames: Range<UInt64> = 0x17_0000..<0x19_0000
   /// ZONE_DEVICE frames of the fsdax and devdax regions: in no memory block.
   static let deviceFrames: UInt64 = 0x10_0000
 

@@ -35,8 +35,9 @@ public struct QEMUCommand: Equatable, Sendable {
   public static let labelSlackMiB = 2
   /// `memmap=` starts, in the RAM q35 puts above 4 GiB: `max-ram-below-4g` keeps `memoryMiB` below
   /// 4 GiB and the rest goes above, exactly enough for the four regions and the 64 MiB gaps that
-  /// keep e820 from merging them into one.
-  public static let memmapStartsMiB = [4096, 4672, 5248, 5824]
+  /// keep e820 from merging them into one. The fourth (System RAM for devdax-kmem) starts on a
+  /// 128 MiB memory block boundary.
+  public static let memmapStartsMiB = [4096, 4672, 5248, 5888]
   /// RAM above 4 GiB in memmap mode: up to the end of the last region.
   static var memmapHighMiB: Int { memmapStartsMiB.last! + LabLayout.standard.regionMiB - 4096 }
 

@@ -72,7 +72,8 @@ struct MemoryBlocks {
     guard let zones = tree.line(dir + "/valid_zones") else { return FrameLocation(node: nil, zone: nil) }
     // An online block names its zone; an offline one lists the zones it could join.
     let online = tree.line(dir + "/state") == "online"
-    let zone = online ? zones.split(separator: " ").first.map(String.init) : nil
+    // `none`: an online block that spans two zones (boot memory at a zone boundary).
+    let zone = online ? zones.split(separator: " ").first.map(String.init).flatMap { $0 == "none" ? nil : $0 } : nil
     return FrameLocation(node: node(of: dir), zone: zone)
   }
 

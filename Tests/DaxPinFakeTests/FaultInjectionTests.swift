@@ -12,7 +12,7 @@ func recordedRun(_ p: KernelProfile, prepare: (RecordingKernel) -> Void = { _ in
   let fake = FakeKernel(profile: p)
   let recorder = RecordingKernel(fake)
   prepare(recorder)
-  let report = try? ProbeRun(host: FakeHost(fake, kernel: recorder), request: ProbeRequest(toolVersion: "t")).run()
+  let report = try? ProbeRun(host: FakeHost(fake, kernel: recorder), request: ProbeRequest(toolVersion: "t", kmemNode: 0)).run()
   return (report, recorder, fake)
 }
 
@@ -30,14 +30,14 @@ struct FaultInjectionTests {
       .setDAXFlag, .characterDevice, .map, .protect, .fault, .vma, .vfioAPIVersion, .vfioCheckExtension, .vfioGroupStatus,
       .vfioGroupSetContainer, .vfioSetIOMMU, .vfioIOMMUInfo, .vfioMapDMA, .ioUringSetup, .ioUringRegisterBuffers,
       .vfioGroupGetDeviceFD, .iommufdAllocIOAS, .vfioDeviceBindIOMMUFD, .vfioDeviceAttachIOMMUFDPT, .iommufdIOVARanges,
-      .iommufdMap, .iommufdMapFile,
+      .iommufdMap, .iommufdMapFile, .bindMemory, .truncateUnderHeldPages,
     ]
     #expect(injectable == expected)
   }
 
   /// One test case per profile and call; inside, every use of it and every errno. A failure
   /// before the engine starts (resolving a named target) is a `ProbeProblem`; after, the run
-  /// still reports all 156 cells, each with a reason when it did not pass, and releases
+  /// still reports all 196 cells, each with a reason when it did not pass, and releases
   /// everything.
   @Test(arguments: walkedProfiles.flatMap { p in Set(fullRunTraces[p]!.filter { !$0.errnos.isEmpty }).sorted { $0.rawValue < $1.rawValue }.map { "\(p.rawValue) \($0.rawValue)" } })
   func failingThisCallLeavesNothingBehind(_ point: String) {
@@ -49,7 +49,7 @@ struct FaultInjectionTests {
         let (report, recorder, fake) = recordedRun(p) { $0.inject(call, onUse: n, errno: errno) }
         let where_ = "\(p.rawValue) \(call)#\(n) failing with \(errno.name)"
         let r = try! #require(report, "\(where_): the run threw")
-        #expect(r.probes.count == 156, "\(where_): every cell still reported")
+        #expect(r.probes.count == 196, "\(where_): every cell still reported")
         #expect(r.probes.allSatisfy { $0.verdict == .pass || $0.reason != nil }, "\(where_): a cell without a reason")
         #expect(recorder.held == .nothing, "\(where_): left \(recorder.held)")
         #expect(fake.held == (0, 0), "\(where_): the fake holds \(fake.held)")

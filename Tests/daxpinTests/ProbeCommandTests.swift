@@ -143,7 +143,7 @@ struct FakeProbeCommandTests {
     let report = try ReportJSON.decode(Report.self, from: r.stdout)
     #expect(report.isSimulated)
     #expect(report.backend == .fake)
-    #expect(report.probes.count == 156)
+    #expect(report.probes.count == 196)
     #expect(report.probes.first { $0.id == "vfio-type1v2.fsdax-xfs-shared.rw" }?.errnoName == "EOPNOTSUPP")
     #expect(report.probes.first { $0.id == "vfio-type1v2.devdax.rw" }?.outcome == .pinned)
   }

@@ -30,7 +30,7 @@ struct ReportDiffCommandTests {
         io_uring.fsdax-ext4-private-cow.rw: refused EOPNOTSUPP → pinned
         io_uring.fsdax-xfs-private-cow.rw: refused EOPNOTSUPP → pinned
         io_uring.devdax.rw: refused EOPNOTSUPP → pinned
-        7 of 156 cells changed
+        7 of 196 cells changed
 
         """)
     let json = try Run.daxpin(["report", "diff", "--json", old, new])
@@ -38,7 +38,7 @@ struct ReportDiffCommandTests {
     let object = try #require(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
     #expect(object["schema"] as? String == "daxpin/diff")
     #expect(object["simulated"] as? Bool == true)
-    #expect(object["compared"] as? Int == 156)
+    #expect(object["compared"] as? Int == 196)
     let changes = try #require(object["changes"] as? [[String: Any]])
     #expect(changes.count == 7)
     let first = changes[0]
@@ -61,7 +61,7 @@ struct ReportDiffCommandTests {
     let path = try files.write("a.json", files.fakeText)
     let r = try Run.daxpin(["report", "diff", path, path])
     #expect(r.status == 0)
-    #expect(r.stdout.hasSuffix("no cell changed (156 compared)\n"))
+    #expect(r.stdout.hasSuffix("no cell changed (196 compared)\n"))
     let json = try Run.daxpin(["report", "diff", "--json", path, path])
     #expect(json.status == 0)
     #expect(json.stdout.contains("\"changes\" : [\n\n  ]") || json.stdout.contains("\"changes\" : []"))

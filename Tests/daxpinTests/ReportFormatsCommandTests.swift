@@ -94,7 +94,7 @@ struct ReportFormatsCommandTests {
       try ReportJSON.decode(Report.self, from: r.stdout).probes.map { "\($0.id) \($0.outcome) \($0.errnoName ?? "") \($0.verdict)" }
     }
     #expect(try cells(a) == cells(b))
-    #expect(try cells(a).count == 156)
+    #expect(try cells(a).count == 196)
     let text = try Run.daxpin(["probe", "--backend", "fake", "--profile", "linux-6.1", "--format", "text"])
     #expect(text.stdout.contains("daxpin: 78 pass, 0 fail, 78 skip, 0 error on 6.1.176-daxpin-fake"))
     let both = try Run.daxpin(["probe", "--backend", "fake", "--json", "--format", "ktap"])
@@ -117,7 +117,7 @@ struct ReportFormatsCommandTests {
     #expect(r.status == 0)
     #expect(r.stdout.hasPrefix("KTAP version 1\n"))
     let saved = try ReportJSON.decode(Report.self, from: String(contentsOfFile: path, encoding: .utf8))
-    #expect(saved.probes.count == 156)
+    #expect(saved.probes.count == 196)
   }
 
   @Test(.enabled(if: External.xmllint != nil, "xmllint is not installed (scripts/setup.sh installs libxml2-utils)"))
@@ -130,7 +130,7 @@ struct ReportFormatsCommandTests {
     #expect(try Self.xsdProblems(junit.stdout, in: files.dir) == nil)
     #expect(Self.count("<testsuite ", in: junit.stdout) == 2)
     #expect(Self.count("<testcase ", in: junit.stdout) == 312)
-    #expect(junit.stdout.contains(#"<testsuites name="daxpin" tests="312" failures="24" errors="0" skipped="182""#))
+    #expect(junit.stdout.contains(#"<testsuites name="daxpin" tests="392" failures="24" errors="0" skipped="182""#))
 
     let ktap = try Run.daxpin(["report", "ktap", old, new])
     #expect(ktap.status == 1)
@@ -138,7 +138,7 @@ struct ReportFormatsCommandTests {
     #expect(doc.plan == 2)
     #expect(doc.results.map(\.ok) == [false, true])
     #expect(doc.results.map(\.name) == ["SIMULATED 4.14.0-daxpin-fake on daxpin-fake", "SIMULATED 6.1.176-daxpin-fake on daxpin-fake"])
-    #expect(doc.results.map { $0.subtest?.plan } == [156, 156])
+    #expect(doc.results.map { $0.subtest?.plan } == [196, 196])
     #expect(doc.results[1].subtest?.results.allSatisfy(\.ok) == true)
 
     // One report: the same document `probe --format ktap` prints.
@@ -171,12 +171,12 @@ struct ReportFormatsCommandTests {
     let junit = try Run.daxpin(["report", "junit", path])
     #expect(junit.status == 1)
     #expect(try Self.xsdProblems(junit.stdout, in: files.dir) == nil)
-    #expect(Self.count("<testcase ", in: junit.stdout) == 156)
+    #expect(Self.count("<testcase ", in: junit.stdout) == 196)
     #expect(junit.stdout.contains("hostname=\"h&quot;o&lt;s&gt;t&amp;&#39;␁␊# not ok 99 injected\u{FFFD}]]&gt;\""))
 
     let ktap = try Run.daxpin(["report", "ktap", path])
     let doc = try KTAPDocument.parse(ktap.stdout)
-    #expect(doc.plan == 156)
+    #expect(doc.plan == 196)
     #expect(!doc.results[0].ok)
     #expect(
       doc.results[0].notes == [
