@@ -38,7 +38,10 @@ public struct QEMUCommand: Equatable, Sendable {
   /// keep e820 from merging them into one. The fourth (System RAM for devdax-kmem) starts on a
   /// 128 MiB memory block boundary.
   public static let memmapStartsMiB = [4096, 4672, 5248, 5888]
-  /// RAM above 4 GiB in memmap mode: up to the end of the last region.
+  /// RAM above 4 GiB in memmap mode: up to the end of the last region. A memory hotplug slot
+  /// (`slots=1,maxmem=`) makes QEMU describe its RAM as NUMA node 0 (SRAT), as it does in nvdimm
+  /// mode: without it the e820 pmem ranges have no node and kmem rejects the dax device
+  /// ("rejecting DAX region with invalid node: -1", Debian 5.10 and 6.1).
   static var memmapHighMiB: Int { memmapStartsMiB.last! + LabLayout.standard.regionMiB - 4096 }
 
   public init(accel: Accel, kernel: String, initrd: String, console: String, pmem: PmemMode, nvdimmFiles: [String] = []) {
@@ -83,7 +86,7 @@ public struct QEMUCommand: Equatable, Sendable {
       // int3) raced the other vCPU's translated code and panicked 2 boots in ~20 here
       // ("Oops: int3" in sched_clock_cpu, Debian 6.12 and a 7.3 build, QEMU 7.2).
       "-smp", accel == .kvm ? "\(cpus)" : "1",
-      "-m", pmem == .nvdimm ? "\(memoryMiB)M,slots=\(nvdimmFiles.count + 1),maxmem=\(memoryMiB + 4096)M" : "\(memoryMiB + Self.memmapHighMiB)M",
+      "-m", pmem == .nvdimm ? "\(memoryMiB)M,slots=\(nvdimmFiles.count + 1),maxmem=\(memoryMiB + 4096)M" : "\(memoryMiB + Self.memmapHighMiB)M,slots=1,maxmem=\(memoryMiB + Self.memmapHighMiB + 1024)M",
       "-display", "none", "-nodefaults", "-no-reboot", "-monitor", "none",
       "-serial", "file:\(console)",
       "-device", "intel-iommu,intremap=on,caching-mode=on",

@@ -23,11 +23,11 @@ struct KmemTests {
     let (report, recorder) = try fakeCells(p, [.vfioType1v2, .ioUring], [.devdaxKmem])
     let migrates = p.version >= KernelVersion(5, 13)
     for r in report.probes where r.outcome == .pinned {
-      let f = try #require(r.frames, r.id)
+      let f = try #require(r.frames, "\(r.id)")
       #expect(f.pages == 512)
       #expect(f.movableBefore == 512, "the buffer came from the kmem node's ZONE_MOVABLE")
       #expect(f.before.zone == "Movable" && f.before.node == 0)
-      #expect(f.placement == (migrates ? .migrated : .inPlace))
+      #expect(f.placement == (migrates ? FramePlacement.Placement.migrated : .inPlace))
       #expect(f.after.zone == (migrates ? "Normal" : "Movable"))
       #expect(r.verdict == (migrates ? .pass : .fail), "\(r.id): \(r.reason ?? "")")
       if !migrates {

@@ -43,14 +43,14 @@ struct LabUnitTests {
     let a = q.arguments
     #expect(a.first == "qemu-system-x86_64")
     #expect(a.contains("q35,kernel-irqchip=split,max-ram-below-4g=1024M"))
-    #expect(a[a.firstIndex(of: "-m")! + 1] == "2688M", "1 GiB below 4 GiB, the regions above")
+    #expect(a[a.firstIndex(of: "-m")! + 1] == "3328M,slots=1,maxmem=4352M", "1 GiB below 4 GiB, the four regions above, a hotplug slot for NUMA node 0")
     #expect(a.contains("intel-iommu,intremap=on,caching-mode=on"))
     #expect(a.contains("edu,addr=\(String(LabLayout.standard.vfioSlot, radix: 16))"))
     #expect(a.contains("tcg"))
     #expect(a[a.firstIndex(of: "-smp")! + 1] == "1", "one vCPU under TCG")
     #expect(a.contains("file:/c"))
     #expect(q.kernelCommandLine.contains("intel_iommu=on"))
-    #expect(q.kernelCommandLine.contains("memmap=512M!4096M memmap=512M!4672M memmap=512M!5248M"))
+    #expect(q.kernelCommandLine.contains("memmap=512M!4096M memmap=512M!4672M memmap=512M!5248M memmap=512M!5888M"))
     #expect(!a.contains { $0.contains("nvdimm") })
 
     let n = QEMUCommand(accel: .kvm, kernel: "/k", initrd: "/i", console: "/c", pmem: .nvdimm, nvdimmFiles: ["/a", "/b", "/c"])
