@@ -3,10 +3,9 @@ import SystemPackage
 
 /// Page frames of the simulated host, laid out as in the lab guest: boot memory in ZONE_NORMAL of
 /// node 0, and (with a devdax region) the fourth pmem region onlined as System RAM in
-/// ZONE_MOVABLE, also node 0 (memmap= carries no NUMA information). Pages are given frames when
-/// faulted — from ZONE_MOVABLE first, as the page allocator prefers the highest zone for user
-/// memory — and a FOLL_LONGTERM pin moves them to ZONE_NORMAL on kernels with "mm/gup: migrate
-/// pinned pages out of movable zone" (5.13).
+/// ZONE_MOVABLE of its own node (`LabLayout.kmemNode`). Pages are given frames when faulted —
+/// from the kmem node only when bound to it — and a FOLL_LONGTERM pin moves movable pages to
+/// node 0's ZONE_NORMAL on kernels with "mm/gup: migrate pinned pages out of movable zone" (5.13).
 extension FakeState {
   /// Boot memory frames handed out for ZONE_NORMAL pages (1 GiB .. 2 GiB of the guest's RAM).
   static let normalFrames: Range<UInt64> = 0x4_0000..<0x8_0000
@@ -35,8 +34,8 @@ extension FakeState {
     case .hugetlb:
       return (0..<pages).map { _ in takeFrame(movable: false) }
     case .anon, .shmem, .pagecache:
-      if let node = m.node, node != layout.kmemNode { return (0..<pages).map { _ in takeFrame(movable: false) } }
-      return (0..<pages).map { _ in takeFrame(movable: hasKmem) }
+      let movable = hasKmem && m.node == layout.kmemNode
+      return (0..<pages).map { _ in takeFrame(movable: movable) }
     }
   }
 

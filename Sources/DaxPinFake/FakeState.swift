@@ -158,10 +158,11 @@ struct FakeState {
         nodes[path] = Node(kind: .directory(daxFlag: false))
       }
     }
-    // NUMA node 0 (the kmem memory joins it, as in the lab).
+    // NUMA node 0, and the kmem node where the devdax region was converted (as in the lab).
     for d in ["/sys", "/sys/devices", "/sys/devices/system", "/sys/devices/system/node", "/sys/devices/system/node/node0"] {
       nodes[d] = Node(kind: .directory(daxFlag: false))
     }
+    if topology.hasDevdax { nodes["/sys/devices/system/node/node\(layout.kmemNode)"] = Node(kind: .directory(daxFlag: false)) }
     if topology.hasDevdax { nodes["/dev/\(Self.devdaxName)"] = Node(kind: .devdax(align: layout.align, size: 502 << 20), permissions: 0o600) }
     if topology.hasVFIO {
       nodes["/dev/vfio"] = Node(kind: .directory(daxFlag: false))

@@ -38,10 +38,7 @@ public struct QEMUCommand: Equatable, Sendable {
   /// keep e820 from merging them into one. The fourth (System RAM for devdax-kmem) starts on a
   /// 128 MiB memory block boundary.
   public static let memmapStartsMiB = [4096, 4672, 5248, 5888]
-  /// RAM above 4 GiB in memmap mode: up to the end of the last region. A memory hotplug slot
-  /// (`slots=1,maxmem=`) makes QEMU describe its RAM as NUMA node 0 (SRAT), as it does in nvdimm
-  /// mode: without it the e820 pmem ranges have no node and kmem rejects the dax device
-  /// ("rejecting DAX region with invalid node: -1", Debian 5.10 and 6.1).
+  /// RAM above 4 GiB in memmap mode: up to the end of the last region.
   static var memmapHighMiB: Int { memmapStartsMiB.last! + LabLayout.standard.regionMiB - 4096 }
 
   public init(accel: Accel, kernel: String, initrd: String, console: String, pmem: PmemMode, nvdimmFiles: [String] = []) {
@@ -51,6 +48,35 @@ public struct QEMUCommand: Equatable, Sendable {
     self.console = console
     self.pmem = pmem
     self.nvdimmFiles = nvdimmFiles
+  }
+
+  /// Two NUMA nodes: node 0 with the CPUs and the guest's RAM, and the kmem node
+  /// (`LabLayout.kmemNode`) for the fourth pmem region only, so the System RAM it becomes is a
+  /// node of its own that nothing allocates from unless bound to it (as on a host where the
+  /// device's NUMA node is its own). Without any NUMA description the e820 pmem has no node and
+  /// kmem rejects it ("rejecting DAX region with invalid node: -1", Debian 5.10 and 6.1); with the
+  /// kmem memory in node 0 every user allocation preferred its ZONE_MOVABLE, and GUP-fast then
+  /// left the written copies of a private fsdax mapping to the slow path's EOPNOTSUPP (6.12, 7.3).
+  /// memmap mode: node 0's memory ends exactly where the fourth region starts (QEMU lays the
+  /// nodes' RAM out in order, above 4 GiB after the first `memoryMiB`), node 1 is that region.
+  /// nvdimm mode: node 1 has no RAM; the last NVDIMM names it (`node=`).
+  var numaArguments: [String] {
+    let cpus = accel == .kvm ? self.cpus : 1
+    let node0 = "nodeid=0,cpus=0\(cpus > 1 ? "-\(cpus - 1)" : "")"
+    switch pmem {
+    case .memmap:
+      let total = memoryMiB + Self.memmapHighMiB
+      let kmemMiB = total - (memoryMiB + Self.memmapStartsMiB[layout.regions - 1] - 4096)
+      return [
+        "-object", "memory-backend-ram,id=ram0,size=\(total - kmemMiB)M", "-numa", "node,\(node0),memdev=ram0",
+        "-object", "memory-backend-ram,id=ram1,size=\(kmemMiB)M", "-numa", "node,nodeid=\(layout.kmemNode),memdev=ram1",
+      ]
+    case .nvdimm:
+      return [
+        "-object", "memory-backend-ram,id=ram0,size=\(memoryMiB)M", "-numa", "node,\(node0),memdev=ram0",
+        "-numa", "node,nodeid=\(layout.kmemNode)",
+      ]
+    }
   }
 
   public var kernelCommandLine: String {
@@ -86,20 +112,23 @@ public struct QEMUCommand: Equatable, Sendable {
       // int3) raced the other vCPU's translated code and panicked 2 boots in ~20 here
       // ("Oops: int3" in sched_clock_cpu, Debian 6.12 and a 7.3 build, QEMU 7.2).
       "-smp", accel == .kvm ? "\(cpus)" : "1",
-      "-m", pmem == .nvdimm ? "\(memoryMiB)M,slots=\(nvdimmFiles.count + 1),maxmem=\(memoryMiB + 4096)M" : "\(memoryMiB + Self.memmapHighMiB)M,slots=1,maxmem=\(memoryMiB + Self.memmapHighMiB + 1024)M",
+      "-m", pmem == .nvdimm ? "\(memoryMiB)M,slots=\(nvdimmFiles.count + 1),maxmem=\(memoryMiB + 4096)M" : "\(memoryMiB + Self.memmapHighMiB)M",
       "-display", "none", "-nodefaults", "-no-reboot", "-monitor", "none",
       "-serial", "file:\(console)",
       "-device", "intel-iommu,intremap=on,caching-mode=on",
       "-device", "edu,addr=\(String(layout.vfioSlot, radix: 16))",
       "-kernel", kernel, "-initrd", initrd, "-append", kernelCommandLine,
     ]
+    a += numaArguments
     if let firmwareLog {
       a += ["-chardev", "file,id=fwlog,path=\(firmwareLog)", "-device", "isa-debugcon,iobase=0x402,chardev=fwlog"]
     }
     for (i, file) in nvdimmFiles.enumerated() {
+      // The last NVDIMM is the kmem region: its NFIT proximity domain is the kmem node.
+      let node = i == layout.regions - 1 ? ",node=\(layout.kmemNode)" : ""
       a += [
         "-object", "memory-backend-file,id=nvmem\(i),share=on,mem-path=\(file),size=\(layout.regionMiB + Self.labelSlackMiB)M,align=2M",
-        "-device", "nvdimm,memdev=nvmem\(i),id=nvdimm\(i),label-size=128K",
+        "-device", "nvdimm,memdev=nvmem\(i),id=nvdimm\(i),label-size=128K\(node)",
       ]
     }
     return a

@@ -76,7 +76,7 @@ struct ContractTests {
     #expect(!unsafe.isEmpty)
     #expect(Set(unsafe.map(\.id)) == Set(["vfio-type1", "vfio-type1v2"].flatMap { i in
       ["fsdax-ext4-shared", "fsdax-ext4-private", "fsdax-xfs-shared", "fsdax-xfs-private"].flatMap { k in ["rw", "ro"].map { "\(i).\(k).\($0)" } }
-    }))
+    } + ["fsdax-ext4-shared", "fsdax-xfs-shared"].flatMap { k in ["rw", "ro"].map { "truncate-held.\(k).\($0)" } }))
     #expect(report.summary.exitCode == 1)
     #expect(report.probes.filter { $0.interface == .ioUring }.allSatisfy { $0.outcome == .unsupported }, "io_uring arrived in 5.1")
   }

@@ -6,7 +6,7 @@ import Testing
 
 /// A run of some cells on a fake host, with the lab's --kmem-node.
 func fakeCells(
-  _ p: KernelProfile, _ interfaces: [Interface], _ kinds: [MemoryKind], kmemNode: Int? = 0, topology: FakeTopology = .full,
+  _ p: KernelProfile, _ interfaces: [Interface], _ kinds: [MemoryKind], kmemNode: Int? = LabLayout.standard.kmemNode, topology: FakeTopology = .full,
   prepare: (RecordingKernel) -> Void = { _ in }
 ) throws -> (Report, RecordingKernel) {
   let fake = FakeKernel(profile: p, topology: topology)
@@ -26,9 +26,10 @@ struct KmemTests {
       let f = try #require(r.frames, "\(r.id)")
       #expect(f.pages == 512)
       #expect(f.movableBefore == 512, "the buffer came from the kmem node's ZONE_MOVABLE")
-      #expect(f.before.zone == "Movable" && f.before.node == 0)
+      #expect(f.before.zone == "Movable" && f.before.node == 1)
       #expect(f.placement == (migrates ? FramePlacement.Placement.migrated : .inPlace))
       #expect(f.after.zone == (migrates ? "Normal" : "Movable"))
+      #expect(f.after.node == (migrates ? 0 : 1), "migrated to node 0's ZONE_NORMAL")
       #expect(r.verdict == (migrates ? .pass : .fail), "\(r.id): \(r.reason ?? "")")
       if !migrates {
         #expect(r.reason?.contains("daxctl offline-memory") == true)
@@ -48,7 +49,8 @@ struct KmemTests {
     #expect(!recorder.trace.contains(.bindMemory))
     #expect(throws: ProbeProblem.self) { try fakeCells(.linux6_1, [.ioUring], [.devdaxKmem], kmemNode: 3) }
     // A host without the converted region: node 0 is boot memory, not movable.
-    let (noKmem, _) = try fakeCells(.linux6_1, [.ioUring], [.devdaxKmem], topology: .noPmem)
+    #expect(throws: ProbeProblem.self) { try fakeCells(.linux6_1, [.ioUring], [.devdaxKmem], topology: .noPmem) }
+    let (noKmem, _) = try fakeCells(.linux6_1, [.ioUring], [.devdaxKmem], kmemNode: 0, topology: .noPmem)
     #expect(noKmem.probes.allSatisfy { $0.outcome == .unsupported })
     #expect(noKmem.probes.first?.reason?.contains("outside ZONE_MOVABLE") == true, "\(noKmem.probes.first?.reason ?? "")")
   }
@@ -64,14 +66,14 @@ struct KmemTests {
     #expect(after.probes[0].verdict == .error)
     let (bind, r3) = try fakeCells(.linux6_1, [.ioUring], [.devdaxKmem]) { $0.inject(.bindMemory, onUse: 1, errno: .invalidArgument) }
     #expect(bind.probes[0].outcome == .unsupported)
-    #expect(bind.probes[0].reason?.contains("mbind(MPOL_BIND) to node 0 failed: EINVAL") == true)
+    #expect(bind.probes[0].reason?.contains("mbind(MPOL_BIND) to node 1 failed: EINVAL") == true)
     #expect([r1, r2, r3].allSatisfy { $0.held == .nothing })
   }
 
   @Test func otherKindsSayWhetherTheyWerePinnedInPlace() throws {
     let (report, _) = try fakeCells(.linux6_1, [.vfioType1v2], [.anon, .hugetlb2m, .devdax], kmemNode: nil)
     func placement(_ id: String) -> FramePlacement.Placement? { report.probes.first { $0.id == id }?.frames?.placement }
-    #expect(placement("vfio-type1v2.anon.rw") == .migrated, "anonymous pages come from ZONE_MOVABLE first, as in the lab")
+    #expect(placement("vfio-type1v2.anon.rw") == .inPlace, "unbound anonymous pages come from node 0's ZONE_NORMAL")
     #expect(placement("vfio-type1v2.hugetlb-2m.rw") == .inPlace)
     #expect(placement("vfio-type1v2.devdax.rw") == .inPlace)
     #expect(report.probes.filter { $0.outcome == .pinned }.allSatisfy { $0.verdict == .pass }, "placement judges devdax-kmem only")
@@ -84,7 +86,8 @@ struct KmemTests {
     #expect(md.contains("## devdax-kmem page frames"))
     #expect(md.contains("!✔ in-place"))
     #expect(md.contains("✔ migrated"))
-    #expect(md.contains("node 0 Movable"))
+    #expect(md.contains("node 1 Movable"))
+    #expect(md.contains("node 0 Normal"))
     let rows = matrix.rows.filter { $0.kind == .devdaxKmem }
     #expect(Set(rows.compactMap(\.placement)) == [.inPlace, .migrated])
     let line = try ReportJSON.encodeLine(rows[0])

@@ -43,7 +43,10 @@ struct LabUnitTests {
     let a = q.arguments
     #expect(a.first == "qemu-system-x86_64")
     #expect(a.contains("q35,kernel-irqchip=split,max-ram-below-4g=1024M"))
-    #expect(a[a.firstIndex(of: "-m")! + 1] == "3328M,slots=1,maxmem=4352M", "1 GiB below 4 GiB, the four regions above, a hotplug slot for NUMA node 0")
+    #expect(a[a.firstIndex(of: "-m")! + 1] == "3328M", "1 GiB below 4 GiB, the four regions above")
+    // Node 0's RAM ends where the fourth region starts; node 1 is that region (devdax-kmem).
+    #expect(a.contains("memory-backend-ram,id=ram0,size=2816M") && a.contains("node,nodeid=0,cpus=0,memdev=ram0"))
+    #expect(a.contains("memory-backend-ram,id=ram1,size=512M") && a.contains("node,nodeid=1,memdev=ram1"))
     #expect(a.contains("intel-iommu,intremap=on,caching-mode=on"))
     #expect(a.contains("edu,addr=\(String(LabLayout.standard.vfioSlot, radix: 16))"))
     #expect(a.contains("tcg"))
@@ -62,6 +65,7 @@ struct LabUnitTests {
     #expect(n.arguments.contains("nvdimm,memdev=nvmem1,id=nvdimm1,label-size=128K"))
     #expect(!n.kernelCommandLine.contains("memmap="))
     #expect(n.arguments.contains("1024M,slots=4,maxmem=5120M"))
+    #expect(n.arguments.contains("node,nodeid=0,cpus=0-1,memdev=ram0") && n.arguments.contains("node,nodeid=1"))
     #expect(!n.arguments.contains("isa-debugcon,iobase=0x402,chardev=fwlog"))
     var f = n
     f.firmwareLog = "/fw"

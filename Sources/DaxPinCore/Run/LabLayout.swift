@@ -13,9 +13,9 @@ public struct LabLayout: Sendable, Equatable {
   /// converts to System RAM onlined movable (`devdax-kmem`). The fourth is a region of its own:
   /// on 5.10 a device-DAX that VFIO has mapped can no longer be reconfigured.
   public var regions = 4
-  /// The NUMA node the converted memory joins: memmap= and the lab's NVDIMMs carry no NUMA
-  /// information, so node 0, beside the guest's boot memory (in ZONE_NORMAL, not movable).
-  public var kmemNode = 0
+  /// The NUMA node the converted memory joins: a node of its own (QEMU's `-numa`), so nothing
+  /// but a buffer bound to it allocates from its ZONE_MOVABLE.
+  public var kmemNode = 1
   /// Each region's usable size in MiB (mkfs.xfs wants more than 300 MB).
   public var regionMiB = 512
   /// The namespace and device-DAX alignment (`ndctl create-namespace -a`).
