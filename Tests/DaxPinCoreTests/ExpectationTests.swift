@@ -79,7 +79,8 @@ struct ExpectationTests {
       for k in MemoryKind.allCases {
         for a in Access.allCases {
           let e = expect(i, k, a, KernelFeatures(version: nil))
-          #expect((e.outcome == .pinned) == (e.errno == nil), "a refusal names its errno; a pin has none")
+          #expect((e.outcome == .refused) == (e.errno != nil), "a refusal names its errno; a pin or a truncate answer has none")
+          #expect([.pinned, .refused].contains(e.outcome) == (i != .truncateHeld), "truncate-held expects waited or completed")
           #expect(!e.origin.isEmpty && !e.basis.isEmpty)
         }
       }

@@ -81,7 +81,7 @@ struct ReportFormatsCommandTests {
     let skipped = try Run.daxpin(["probe", "--backend", "fake", "--profile", "linux-6.1", "--interface", "iommufd", "--format", "ktap"])
     #expect(skipped.status == 4)
     let skips = try KTAPDocument.parse(skipped.stdout)
-    #expect(skips.plan == 26)
+    #expect(skips.plan == MemoryKind.allCases.count * 2)
     #expect(skips.results.allSatisfy { $0.ok && $0.directive == "SKIP" })
   }
 
@@ -192,7 +192,7 @@ extension ProbeCommandTests {
   func realProbeKTAPAndJUnit() throws {
     let ktap = try Run.daxpin(["probe", "--interface", "io_uring", "--format", "ktap"])
     let doc = try KTAPDocument.parse(ktap.stdout)
-    #expect(doc.plan == 26)
+    #expect(doc.plan == MemoryKind.allCases.count * 2)
     #expect(doc.results.map(\.name) == MemoryKind.allCases.flatMap { k in Access.allCases.map { "io_uring.\(k.rawValue).\($0.rawValue)" } })
     let failed = doc.results.contains { !$0.ok }
     #expect(ktap.status == (failed ? 1 : doc.results.allSatisfy { $0.directive == "SKIP" } ? 4 : 0))
@@ -202,7 +202,7 @@ extension ProbeCommandTests {
       let path = files.dir + "/real.xml"
       try junit.stdout.write(toFile: path, atomically: false, encoding: .utf8)
       #expect(try External.run(xmllint, ["--noout", "--schema", ReportFormatsCommandTests.xsd, path]).status == 0)
-      #expect(ReportFormatsCommandTests.count("<testcase classname=\"io_uring\" ", in: junit.stdout) == 26)
+      #expect(ReportFormatsCommandTests.count("<testcase classname=\"io_uring\" ", in: junit.stdout) == MemoryKind.allCases.count * 2)
     }
   }
 }
