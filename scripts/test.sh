@@ -4,7 +4,12 @@
 #     and stand-ins for QEMU;
 #  2. the kernel lab on debian-6.1 with both pmem modes (memmap and NVDIMM), which fails unless
 #     vfio-type1v2 and io_uring refuse fsdax-{ext4,xfs}-shared.rw with EOPNOTSUPP, vfio-type1v2
-#     pins devdax.rw, and every cell has a verdict.
+#     pins devdax.rw, and every cell has a verdict;
+#  3. the Debian package (scripts/test-package.sh: lintian, man page, completions, --version,
+#     `cd / && daxpin lab` from the package; installed and removed for real when CI=true or
+#     DAXPIN_TEST_INSTALL=1, else checked as a dpkg-deb -x extraction);
+#  4. the Ansible fleet recipe against this machine as three inventory hosts
+#     (scripts/test-fleet.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -21,3 +26,9 @@ swift build -c release --static-swift-stdlib 2>&1 | tail -1
 
 echo "== kernel lab: debian-6.1, memmap and nvdimm"
 .build/release/daxpin lab --kernel debian-6.1 --pmem both --out "${LAB_OUT:-lab-out}" --check
+
+echo "== Debian package"
+scripts/test-package.sh
+
+echo "== Ansible fleet recipe"
+scripts/test-fleet.sh

@@ -12,6 +12,7 @@
 #include <sys/statfs.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <signal.h>
 #include <pthread.h>
@@ -152,6 +153,25 @@ int cvfio_io_uring_register_buffers(int fd, const struct iovec *iov, uint32_t n)
 }
 int cvfio_io_uring_unregister_buffers(int fd) {
   return (int)syscall(__NR_io_uring_register, fd, IORING_UNREGISTER_BUFFERS, NULL, 0);
+}
+
+/* AF_XDP's uapi (linux/if_xdp.h), spelled out: the layout of 6.8+'s struct xdp_umem_reg, which
+   every kernel since 5.4 accepts at this size (older fields first, the rest zero). */
+#define CVFIO_AF_XDP 44
+#define CVFIO_SOL_XDP 283
+#define CVFIO_XDP_UMEM_REG 4
+struct cvfio_xdp_umem_reg {
+  uint64_t addr;
+  uint64_t len;
+  uint32_t chunk_size;
+  uint32_t headroom;
+  uint32_t flags;
+  uint32_t tx_metadata_len;
+};
+int cvfio_xdp_socket(void) { return socket(CVFIO_AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0); }
+int cvfio_xdp_umem_reg(int fd, uint64_t addr, uint64_t len, uint32_t chunk_size) {
+  struct cvfio_xdp_umem_reg r = {.addr = addr, .len = len, .chunk_size = chunk_size};
+  return setsockopt(fd, CVFIO_SOL_XDP, CVFIO_XDP_UMEM_REG, &r, sizeof r);
 }
 
 const uint64_t CVFIO_STATX_ATTR_DAX = 0x00200000; /* STATX_ATTR_DAX, 5.8+; absent from older headers */

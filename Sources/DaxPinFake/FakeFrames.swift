@@ -2,8 +2,8 @@ import DaxPinCore
 import SystemPackage
 
 /// Page frames of the simulated host, laid out as in the lab guest: boot memory in ZONE_NORMAL of
-/// node 0, and (with a devdax region) the fourth pmem region onlined as System RAM in
-/// ZONE_MOVABLE of its own node (`LabLayout.kmemNode`). Pages are given frames when faulted —
+/// node 0, and (with a devdax region, in the pmem modes whose guest has a kmem region) the fourth
+/// pmem region onlined as System RAM in ZONE_MOVABLE of its own node (`LabLayout.kmemNode(_:)`). Pages are given frames when faulted —
 /// from the kmem node only when bound to it — and a FOLL_LONGTERM pin moves movable pages to
 /// node 0's ZONE_NORMAL on kernels with "mm/gup: migrate pinned pages out of movable zone" (5.13).
 extension FakeState {
@@ -14,7 +14,8 @@ extension FakeState {
   /// ZONE_DEVICE frames of the fsdax and devdax regions: in no memory block.
   static let deviceFrames: UInt64 = 0x10_0000
 
-  var hasKmem: Bool { topology.hasDevdax }
+  /// The kmem node, where this host has one: a devdax region and a pmem mode with a kmem region.
+  var kmemNode: Int? { topology.hasDevdax ? layout.kmemNode(pmem) : nil }
 
   /// A frame from `range`, round-robin (the fake never runs out).
   mutating func takeFrame(movable: Bool) -> UInt64 {
@@ -34,7 +35,7 @@ extension FakeState {
     case .hugetlb:
       return (0..<pages).map { _ in takeFrame(movable: false) }
     case .anon, .shmem, .pagecache:
-      let movable = hasKmem && m.node == layout.kmemNode
+      let movable = kmemNode != nil && m.node == kmemNode
       return (0..<pages).map { _ in takeFrame(movable: movable) }
     }
   }
@@ -48,14 +49,14 @@ extension FakeState {
   }
 
   func location(_ pfn: UInt64) -> FrameLocation {
-    if Self.movableFrames.contains(pfn) && hasKmem { return FrameLocation(node: layout.kmemNode, zone: "Movable") }
+    if Self.movableFrames.contains(pfn), let kmemNode { return FrameLocation(node: kmemNode, zone: "Movable") }
     if Self.normalFrames.contains(pfn) { return FrameLocation(node: 0, zone: "Normal") }
     return FrameLocation(node: nil, zone: nil)
   }
 
   mutating func bind(_ m: Mapping, node: Int) -> Result<Void, Errno> {
     guard mappings[m.address] != nil else { return .failure(.noMemory) }  // mbind of an unmapped range: EFAULT/ENOMEM
-    guard node == 0 || (hasKmem && node == layout.kmemNode) else { return .failure(.invalidArgument) }
+    guard node == 0 || node == kmemNode else { return .failure(.invalidArgument) }
     mappings[m.address]!.node = node
     return .success(())
   }

@@ -88,8 +88,19 @@ extension FakeState {
       ioUring: IOUringInfo(
         available: profile.hasIOUring, disabledSysctl: profile.version >= KernelVersion(6, 6) ? 0 : nil,
         setupErrno: profile.hasIOUring ? nil : "ENOSYS"),
-      pmem: PmemInfo(buses: regions.isEmpty ? [] : [NdBus(provider: "e820", dev: "ndbus0", regions: regions)], daxRegions: daxRegions),
+      pmem: PmemInfo(buses: regions.isEmpty ? [] : [NdBus(provider: pmem.busProvider, dev: "ndbus0", regions: busRegions(regions))], daxRegions: daxRegions),
       daxMounts: daxMounts, hugetlb: [HugetlbPool(pageSizeKB: 2048, total: hugetlbTotal, free: hugetlbFree)])
+  }
+}
+
+extension FakeState {
+  /// The regions as the lab's pmem mode lays them out: one per namespace, or (CXL) one region
+  /// holding every namespace (`namespace0.N`), as `cxl create-region` and labels give it.
+  func busRegions(_ perNamespace: [NdRegion]) -> [NdRegion] {
+    guard layout.regions(pmem) == 1, perNamespace.count > 1 else { return perNamespace }
+    var namespaces = perNamespace.flatMap(\.namespaces)
+    for i in namespaces.indices { namespaces[i].dev = "namespace0.\(i)" }
+    return [NdRegion(dev: "region0", size: UInt64(layout.cxlDeviceMiB) << 20, type: "pmem", namespaces: namespaces)]
   }
 }
 

@@ -10,22 +10,29 @@ import SystemPackage
 public final class FakeKernel: Kernel {
   public let profile: KernelProfile
   public let topology: FakeTopology
+  /// The lab pmem mode the simulated host's NVDIMM bus stands for (its provider and regions).
+  public let pmem: PmemMode
   let state: Mutex<FakeState>
 
   /// - Parameters:
   ///   - fsdaxMount: how the ext4 and xfs DAX filesystems are mounted.
   ///   - memlockKB: RLIMIT_MEMLOCK when the caller lacks CAP_IPC_LOCK; nil means CAP_IPC_LOCK.
   ///   - dmaEntryLimit: vfio_iommu_type1.dma_entry_limit.
+  ///   - memoryAvailable: `MemAvailable` in bytes (nil: /proc does not say).
+  ///   - pmem: the lab pmem mode whose bus the inventory shows (`e820` for memmap).
   public init(
     profile: KernelProfile, topology: FakeTopology = .full, layout: LabLayout = .standard, fsdaxMount: FakeDAXMount = .always,
-    memlockKB: Int? = nil, dmaEntryLimit: Int = 65535, hugetlbPages: Int = 16, groupViable: Bool = true
+    memlockKB: Int? = nil, dmaEntryLimit: Int = 65535, hugetlbPages: Int = 16, groupViable: Bool = true, pmem: PmemMode = .memmap,
+    memoryAvailable: Int? = 8 << 30
   ) {
     self.profile = profile
     self.topology = topology
+    self.pmem = pmem
     state = Mutex(
       FakeState(
         profile: profile, topology: topology, layout: layout, fsdaxMount: fsdaxMount, memlockKB: memlockKB, dmaEntryLimit: dmaEntryLimit,
-        hugetlbPages: hugetlbPages, groupViable: groupViable))
+        hugetlbPages: hugetlbPages, groupViable: groupViable, pmem: pmem))
+    state.withLock { $0.memoryAvailable = memoryAvailable }
   }
 
   /// Files and directories under `directory` (absolute paths), for tests.
@@ -34,6 +41,8 @@ public final class FakeKernel: Kernel {
   }
   /// Open descriptors and live mappings in the simulated process.
   public var held: (fds: Int, mappings: Int) { state.withLock { ($0.fds.count, $0.mappings.count) } }
+  /// RDMA contexts and memory regions open in the simulated process.
+  public var heldRDMA: Int { state.withLock { $0.rdmaContexts.count + $0.rdmaRegions.count } }
   /// Leaves a private directory behind as a run killed by SIGKILL would (tests of the sweep):
   /// `.daxpin-<pid>-<startTime>-<suffix>` under `parent` holding one 2 MiB file; `alive` keeps
   /// that process running. Returns its path.
@@ -83,6 +92,8 @@ public final class FakeKernel: Kernel {
   public func fault(_ m: Mapping, pageSize: Int, write: Bool) -> Result<Void, Errno> { call { $0.fault(m, write: write) } }
   public func vma(_ m: Mapping) -> Result<VMAInfo, Errno> { call { $0.vma(m) } }
   public func pinAccounting() -> PinAccounting? { state.withLock { PinAccounting(pinnedKB: $0.pinnedKB, lockedKB: $0.lockedKB) } }
+  public func advise(_ m: Mapping, _ advice: MemoryAdvice) -> Result<Void, Errno> { call { $0.madvise(m, advice) } }
+  public func memoryAvailable() -> Int? { state.withLock { $0.memoryAvailable } }
 
   public func vfioAPIVersion(_ c: FileDescriptor) -> Result<Int32, Errno> { call { $0.container(c.rawValue).map { _ in 0 } } }
   public func vfioCheckExtension(_ c: FileDescriptor, _ t: VFIOIOMMUType) -> Result<Bool, Errno> {
@@ -139,6 +150,16 @@ public final class FakeKernel: Kernel {
     state.withLock { s in s.unregister(ring.rawValue) }
   }
 
+  public func rdmaOpen() -> Result<RDMAContext, Errno> { call { $0.rdmaOpen() } }
+  public func rdmaRegisterMR(_ c: RDMAContext, _ m: Mapping, access: RDMAAccess) -> Result<RDMAMemoryRegion, Errno> {
+    call { $0.rdmaRegisterMR(c, m, access: access) }
+  }
+  public func rdmaDeregisterMR(_ mr: RDMAMemoryRegion) -> Result<Void, Errno> { call { $0.rdmaDeregisterMR(mr) } }
+  public func rdmaClose(_ c: RDMAContext) { state.withLock { $0.rdmaClose(c) } }
+  public func xdpSocket() -> Result<FileDescriptor, Errno> { call { $0.xdpSocket() } }
+  public func xdpRegisterUMEM(_ s: FileDescriptor, _ m: Mapping, chunkSize: UInt32) -> Result<Void, Errno> {
+    call { $0.xdpRegisterUMEM(s.rawValue, m, chunkSize: chunkSize) }
+  }
   public func bindMemory(_ m: Mapping, node: Int) -> Result<Void, Errno> { call { $0.bind(m, node: node) } }
   public func pageFrames(_ m: Mapping) -> Result<[UInt64?], Errno> { call { $0.pageFrames(m) } }
   public func frameLocations(_ frames: [UInt64]) -> Result<[FrameLocation], Errno> {

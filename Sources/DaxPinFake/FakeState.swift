@@ -58,6 +58,8 @@ enum OpenObject {
   case groupDevice(container: Int32)
   case iommufd(IOMMUFDState)
   case ring(registered: [Mapping])
+  /// An AF_XDP socket and the size of its registered UMEM (nil: none yet).
+  case xdpSocket(umemKB: Int?)
   case null
 }
 
@@ -94,12 +96,15 @@ struct FakeMapping {
   var node: Int?
   /// The page frame of each 4 KiB page once faulted (`FakeFrames`).
   var frames: [UInt64] = []
+  /// `madvise` MADV_HUGEPAGE / MADV_NOHUGEPAGE given to the range.
+  var advice: MemoryAdvice?
 }
 
 struct FakeState {
   let profile: KernelProfile
   let topology: FakeTopology
   let layout: LabLayout
+  let pmem: PmemMode
   let memlockKB: Int?
   let dmaEntryLimit: Int
   var hugetlbFree: Int
@@ -116,11 +121,17 @@ struct FakeState {
   var nextAddress: UInt = 0x7f00_0000_0000
   var pinnedKB = 0
   var lockedKB = 0
+  /// `MemAvailable`; nil models a /proc without it.
+  var memoryAvailable: Int? = 8 << 30
   var pendingSignal: Int32?
   var nextNormalFrame: UInt64 = 0
   var nextMovableFrame: UInt64 = 0
   /// Processes alive besides this one (pid → start time), for the leftover sweep.
   var otherProcesses: [Int32: UInt64] = [:]
+  /// RDMA device contexts open, and registered memory regions with the kB each charged to VmPin.
+  var rdmaContexts: Set<UInt> = []
+  var rdmaRegions: [UInt: Int] = [:]
+  var nextRDMAHandle: UInt = 0x1000
 
   static let groupID = 1
   static let iovaWindows = [IOVARange(start: 0, last: 0xfedf_ffff), IOVARange(start: 0xfef0_0000, last: (1 << 39) - 1)]
@@ -129,8 +140,9 @@ struct FakeState {
 
   init(
     profile: KernelProfile, topology: FakeTopology, layout: LabLayout, fsdaxMount: FakeDAXMount, memlockKB: Int?, dmaEntryLimit: Int,
-    hugetlbPages: Int, groupViable: Bool
+    hugetlbPages: Int, groupViable: Bool, pmem: PmemMode = .memmap
   ) {
+    self.pmem = pmem
     self.profile = profile
     self.topology = topology
     self.layout = layout
@@ -162,7 +174,7 @@ struct FakeState {
     for d in ["/sys", "/sys/devices", "/sys/devices/system", "/sys/devices/system/node", "/sys/devices/system/node/node0"] {
       nodes[d] = Node(kind: .directory(daxFlag: false))
     }
-    if topology.hasDevdax { nodes["/sys/devices/system/node/node\(layout.kmemNode)"] = Node(kind: .directory(daxFlag: false)) }
+    if let kmemNode { nodes["/sys/devices/system/node/node\(kmemNode)"] = Node(kind: .directory(daxFlag: false)) }
     if topology.hasDevdax { nodes["/dev/\(Self.devdaxName)"] = Node(kind: .devdax(align: layout.align, size: 502 << 20), permissions: 0o600) }
     if topology.hasVFIO {
       nodes["/dev/vfio"] = Node(kind: .directory(daxFlag: false))
@@ -369,7 +381,8 @@ struct FakeState {
   func characterDevice(_ path: String) -> Result<CharacterDevice, Errno> {
     guard let n = nodes[path] else { return .failure(.noSuchFileOrDirectory) }
     switch n.kind {
-    case .devdax(let align, _): return .success(CharacterDevice(number: DeviceNumber(major: 252, minor: 0), subsystem: "dax", align: align))
+    case .devdax(let align, let size):
+      return .success(CharacterDevice(number: DeviceNumber(major: 252, minor: 0), subsystem: "dax", align: align, size: size))
     case .null: return .success(CharacterDevice(number: DeviceNumber(major: 1, minor: 3), subsystem: "mem"))
     case .zero: return .success(CharacterDevice(number: DeviceNumber(major: 1, minor: 5), subsystem: "mem"))
     case .vfioContainer, .iommu: return .success(CharacterDevice(number: DeviceNumber(major: 10, minor: 196), subsystem: "misc"))
@@ -435,7 +448,8 @@ struct FakeState {
   }
 
   mutating func fault(_ m: Mapping, write: Bool) -> Result<Void, Errno> {
-    guard var fm = mappings[m.address] else { return .failure(.badAddress) }
+    // The VMA holding the range: a bench buffer is a 2 MiB-aligned part of a larger mapping.
+    guard var fm = container(of: m) else { return .failure(.badAddress) }
     // Touching a file mapping past EOF is SIGBUS on a real kernel.
     if let size = fm.fileSize, size < m.length { return .failure(.badAddress) }
     if write && !fm.writable { return .failure(.badAddress) }
@@ -448,21 +462,46 @@ struct FakeState {
     }
     fm.faulted = true
     if copies { fm.copiedOnWrite = true }
-    mappings[m.address] = fm
+    mappings[fm.mapping.address] = fm
     return .success(())
   }
 
   func vma(_ m: Mapping) -> Result<VMAInfo, Errno> {
-    guard let fm = mappings[m.address] else { return .failure(.noSuchFileOrDirectory) }
+    guard let fm = container(of: m) else { return .failure(.noSuchFileOrDirectory) }
     var flags = ["rd"] + (fm.writable ? ["wr"] : []) + (fm.shared ? ["sh"] : []) + ["mr", "mw", "me"]
     if fm.backing == .hugetlb { flags.append("ht") }
-    if fm.backing == .fsdax || fm.backing == .devdax { flags.append("hg") }
-    return .success(VMAInfo(path: fm.path, flags: flags))
+    if fm.backing == .fsdax || fm.backing == .devdax || fm.advice == .hugePage { flags.append("hg") }
+    if fm.advice == .noHugePage { flags.append("nh") }
+    // khugepaged aside, a faulted anonymous range advised MADV_HUGEPAGE is backed by huge pages
+    // in every whole, aligned 2 MiB extent it covers.
+    var thpKB = 0
+    if fm.backing == .anon, fm.advice == .hugePage, fm.faulted {
+      let huge: UInt = 2 << 20
+      let first = (m.address + huge - 1) / huge * huge
+      let end = (m.address + UInt(m.length)) / huge * huge
+      thpKB = end > first ? Int(end - first) / 1024 : 0
+    }
+    return .success(VMAInfo(path: fm.path, flags: flags, anonHugePagesKB: thpKB))
+  }
+
+  mutating func madvise(_ m: Mapping, _ advice: MemoryAdvice) -> Result<Void, Errno> {
+    guard let fm = container(of: m) else { return .failure(.noMemory) }
+    // hugetlb ranges and device-DAX take no THP advice (the kernel's madvise_behavior_valid on a
+    // VM_HUGETLB / VM_PFNMAP-like VMA).
+    guard fm.backing != .hugetlb && fm.backing != .devdax else { return .failure(.invalidArgument) }
+    // One advice per fake mapping: the kernel would split the VMA at the range's ends.
+    mappings[fm.mapping.address]!.advice = advice
+    return .success(())
   }
 
   /// Where a file's pages come from: DAX, shmem (tmpfs) or the page cache.
   func backing(ofFile path: String) -> Backing {
     isDAX(path) ? .fsdax : mount(of: path).magic == .tmpfs ? .shmem : .pagecache
+  }
+
+  /// The mapping `m` is, or lies inside.
+  func container(of m: Mapping) -> FakeMapping? {
+    mappings[m.address] ?? covering(UInt64(m.address), UInt64(m.length))
   }
 
   /// The mapping that holds `[address, address + length)`, if one does.

@@ -61,6 +61,15 @@ public enum KernelProfile: String, CaseIterable, Sendable {
   /// (EFAULT), io_uring hands its file check to GUP and pins with pin_user_pages_fast.
   var refusesWritableFilePins: Bool { version >= KernelVersion(6, 5) }
 
+  /// Soft-RoCE (rdma_rxe) reports on-demand paging for RC: `RDMA/rxe: Add support for ODP` and
+  /// its RC operations, merged for 6.16.
+  var rxeHasODP: Bool { version >= KernelVersion(6, 16) }
+  /// 6.2, "RDMA/umem: remove FOLL_FORCE usage": ib_umem_get asks FOLL_WRITE only for writable
+  /// regions; before, every region was pinned FOLL_WRITE, read-only ones with FOLL_FORCE.
+  var rdmaPinsReadOnlyForReading: Bool { version >= KernelVersion(6, 2) }
+  /// 6.0, "mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings": check_vma_flags EFAULT.
+  var refusesForcedHugetlbWrites: Bool { version >= KernelVersion(6, 0) }
+
   /// The CONFIG_* options of the simulated kernel, as Debian sets them.
   var config: [String: String] {
     var c = [
@@ -89,4 +98,18 @@ public enum FakeTopology: String, CaseIterable, Sendable {
   var hasFsdax: Bool { self == .full || self == .noVFIO }
   var hasDevdax: Bool { self != .noPmem }
   var hasVFIO: Bool { self != .noVFIO }
+  /// The lab guest's soft-RoCE device (`rxe0` on a dummy netdev); the other topologies have none.
+  var hasRDMA: Bool { self == .full }
+}
+
+extension FakeTopology {
+  /// The simulated host of a lab run in `mode`: the memory kinds its namespaces give
+  /// (`LabLayout.namespaceModes`) and the guest's VFIO group. Every mode's guest has fsdax on
+  /// ext4 and xfs and a devdax device, so every mode is `.full`; the topology follows the layout
+  /// should a mode ever offer less.
+  public init(lab mode: PmemMode, layout: LabLayout = .standard) {
+    let fsdax = layout.namespaceModes.filter { $0 == "fsdax" }.count >= 2
+    let devdax = layout.namespaceModes.contains("devdax")
+    self = fsdax && devdax ? .full : devdax ? .devdaxOnly : .noPmem
+  }
 }

@@ -48,7 +48,7 @@ struct PinPolicy {
 
   /// GUP-fast pins present pages it may pin without the VMA: anonymous (and the anonymous copies
   /// in a written private mapping), shmem and hugetlb; never ZONE_DEVICE pages.
-  private func fastPathPins(_ m: FakeMapping, write: Bool) -> Bool {
+  func fastPathPins(_ m: FakeMapping, write: Bool) -> Bool {
     guard m.faulted, !write || m.writable else { return false }
     switch m.backing {
     case .anon, .hugetlb, .shmem: return true
@@ -65,7 +65,7 @@ struct PinPolicy {
   }
 
   /// 6.5+: FOLL_LONGTERM|FOLL_WRITE of a shared file mapping that needs dirty tracking.
-  private func writableFileRule(_ m: FakeMapping, write: Bool) -> Errno? {
+  func writableFileRule(_ m: FakeMapping, write: Bool) -> Errno? {
     profile.refusesWritableFilePins && write && m.shared && m.backing == .pagecache ? .badAddress : nil
   }
 }

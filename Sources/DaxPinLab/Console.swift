@@ -7,6 +7,10 @@ public struct LabConsole: Equatable, Sendable {
   /// (and kept as it came when it does not decode, so it fails as JSON).
   public var sections: [String: String] = [:]
   public var exitCodes: [String: Int] = [:]
+  /// A gzip-base64 section's bytes as they were in the guest (`sections` holds them as text).
+  public var data: [String: [UInt8]] = [:]
+  /// The `key=value` words of each section's END line (`rc`, and `bytes`, `timedout` for exec).
+  public var endFields: [String: [String: String]] = [:]
   /// `DAXPIN-LAB-ERROR:` lines from the guest's init.
   public var errors: [String] = []
   public var panicked = false
@@ -29,11 +33,19 @@ public struct LabConsole: Equatable, Sendable {
         buffer = []
       } else if let name = current, line.hasPrefix("===DAXPIN-END \(name)") {
         if encoding == "gzip-base64" {
-          c.sections[name] = Self.gunzipBase64(buffer.joined()) ?? buffer.joined(separator: "\n")
+          let bytes = Self.gunzipBase64Bytes(buffer.joined())
+          c.data[name] = bytes
+          c.sections[name] = bytes.map { String(decoding: $0, as: UTF8.self) } ?? buffer.joined(separator: "\n")
         } else {
           c.sections[name] = buffer.joined(separator: "\n")
         }
         if let rc = line.split(separator: "rc=").last.flatMap({ Int($0.prefix { $0.isNumber }) }) { c.exitCodes[name] = rc }
+        var fields: [String: String] = [:]
+        for word in line.dropFirst("===DAXPIN-END ".count).split(separator: " ") {
+          let w = word.hasSuffix("===") ? word.dropLast(3) : word
+          if let eq = w.firstIndex(of: "=") { fields[String(w[..<eq])] = String(w[w.index(after: eq)...]) }
+        }
+        c.endFields[name] = fields
         current = nil
       } else if current != nil, !isKernelLog(line) {
         buffer.append(line)
@@ -42,10 +54,10 @@ public struct LabConsole: Equatable, Sendable {
     return c
   }
 
-  /// The text in base64 of gzip; nil when either layer does not decode.
-  static func gunzipBase64(_ text: String) -> String? {
-    guard let data = Data(base64Encoded: text.filter { !$0.isWhitespace }), let plain = Gzip.decompress([UInt8](data)) else { return nil }
-    return String(decoding: plain, as: UTF8.self)
+  /// The bytes in base64 of gzip; nil when either layer does not decode.
+  static func gunzipBase64Bytes(_ text: String) -> [UInt8]? {
+    guard let data = Data(base64Encoded: text.filter { !$0.isWhitespace }) else { return nil }
+    return Gzip.decompress([UInt8](data))
   }
 
   /// `[   12.345678] ...`: a printk line that landed inside a section.

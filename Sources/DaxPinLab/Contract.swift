@@ -5,18 +5,20 @@ import DaxPinFake
 /// cell) and the misuse scenarios. The profile's side runs through the same `ProbeRun` as the
 /// guest, on a fake host built from the same `LabLayout`.
 public enum Contract {
-  /// The profile's report, as the lab guest's probe was asked for.
-  public static func model(_ profile: KernelProfile, toolVersion: String) -> (report: Report, answers: MisuseAnswers) {
-    let request = ProbeRequest(pagecacheDirectory: LabLayout.standard.pagecache, toolVersion: toolVersion, kmemNode: LabLayout.standard.kmemNode)
+  /// The profile's report, as the lab guest's probe was asked for, on the fake host of `pmem`'s
+  /// guest (`FakeTopology(lab:)`).
+  public static func model(_ profile: KernelProfile, pmem: PmemMode = .memmap, toolVersion: String) -> (report: Report, answers: MisuseAnswers) {
+    let request = ProbeRequest(pagecacheDirectory: LabLayout.standard.pagecache, toolVersion: toolVersion, kmemNode: LabLayout.standard.kmemNode(pmem))
+    func fake() -> FakeHost { FakeHost(FakeKernel(profile: profile, topology: FakeTopology(lab: pmem), pmem: pmem)) }
     // A fake host is always privileged, its directories exist and nothing interrupts it: the
     // run cannot throw.
-    let report = try! ProbeRun(host: FakeHost(FakeKernel(profile: profile)), request: request).run()
-    let answers = try! ProbeRun(host: FakeHost(FakeKernel(profile: profile)), request: request).misuseAnswers()
+    let report = try! ProbeRun(host: fake(), request: request).run()
+    let answers = try! ProbeRun(host: fake(), request: request).misuseAnswers()
     return (report, answers)
   }
 
-  public static func differences(report: Report, answers: MisuseAnswers, profile: KernelProfile) -> [String] {
-    let (model, modelAnswers) = model(profile, toolVersion: report.tool.version)
+  public static func differences(report: Report, answers: MisuseAnswers, profile: KernelProfile, pmem: PmemMode = .memmap) -> [String] {
+    let (model, modelAnswers) = model(profile, pmem: pmem, toolVersion: report.tool.version)
     let byID = Dictionary(model.probes.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     var out: [String] = []
     for p in report.probes {

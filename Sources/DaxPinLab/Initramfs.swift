@@ -9,13 +9,15 @@ import SystemPackage
 /// other):
 ///
 /// - the **base**: static busybox as the shell, the lab's init script, daxpin (stripped), ndctl,
-///   daxctl, mkfs.ext4, mkfs.xfs, kmod and every shared library they need (from ldd), the
+///   daxctl, cxl, mkfs.ext4, mkfs.xfs, kmod, the soft-RoCE files (`GuestRDMA`: the `rdma` tool, the rxe
+///   provider with libibverbs) and every shared library they need (from ldd), the
 ///   decompressed modules of every pmem mode with their modules.dep, and the kernel config in
 ///   /boot. It depends on the kernel, the daxpin binary, the init script and the host's tools,
 ///   never on the run, so it is built once and kept in `<cache>/initramfs/<key>.cpio`, where the
 ///   key is the BLAKE2b-256 of a manifest naming every file with its own (`ContentHash`);
 /// - the **run archive**: `/etc/daxpin-lab.conf` (pmem mode, module order, layout), a few
-///   hundred bytes written for each run.
+///   hundred bytes written for each run, and with `--exec` the command and its runner
+///   (`LabExec`).
 ///
 /// Uncompressed: under TCG decompressing costs more boot time than copying.
 public struct Initramfs {
@@ -26,7 +28,7 @@ public struct Initramfs {
   public var initScript: String
 
   /// Bumped whenever the base's layout changes, so old cache entries are never reused.
-  static let format = "daxpin-lab-initramfs 2"
+  static let format = "daxpin-lab-initramfs 3"
   /// Cache entries kept (the most recently used); each is 35–45 MB.
   static let cacheEntries = 8
 
@@ -41,6 +43,8 @@ public struct Initramfs {
   static let tools: [(guestPath: String, candidates: [String])] = [
     ("/sbin/ndctl", ["/usr/bin/ndctl", "/bin/ndctl"]),
     ("/sbin/daxctl", ["/usr/bin/daxctl", "/bin/daxctl"]),
+    // The CXL mode's `cxl create-region` (ndctl's cxl tool, with libcxl).
+    ("/sbin/cxl", ["/usr/bin/cxl", "/bin/cxl"]),
     ("/sbin/mkfs.ext4", ["/usr/sbin/mkfs.ext4", "/sbin/mkfs.ext4"]),
     ("/sbin/mkfs.xfs", ["/usr/sbin/mkfs.xfs", "/sbin/mkfs.xfs"]),
     ("/sbin/kmod", ["/usr/bin/kmod", "/bin/kmod"]),
@@ -89,6 +93,10 @@ public struct Initramfs {
       }
       plan.files.append((tool.guestPath, host, true))
       binaries.append(host)
+    }
+    for f in try GuestRDMA.files() {
+      plan.files.append(f)
+      if f.executable { binaries.append(f.host) }
     }
     plan.symlinks.append(("/sbin/modprobe", "kmod"))
     var libraries: Set<String> = []
@@ -210,10 +218,16 @@ public struct Initramfs {
   }
 
   /// The run archive: `/etc/daxpin-lab.conf` for this run's pmem mode and module order (guest paths).
-  public static func runArchive(pmem: PmemMode, modules: [String], layout: LabLayout = .standard) -> [UInt8] {
+  /// With `bench`, the guest runs `daxpin bench` with those arguments. `extra`: more files for
+  /// this run only (guest path, contents, executable), such as `LabExec`'s and `/bin/pinbench`,
+  /// so the cached base stays the same.
+  public static func runArchive(
+    pmem: PmemMode, modules: [String], layout: LabLayout = .standard, bench: String? = nil, extra: [(String, [UInt8], Bool)] = []
+  ) -> [UInt8] {
     var cpio = CpioWriter()
     cpio.add("/etc", .directory)
-    cpio.add("/etc/daxpin-lab.conf", .file(Array(config(pmem: pmem, modules: modules, layout: layout).utf8), executable: false))
+    cpio.add("/etc/daxpin-lab.conf", .file(Array(config(pmem: pmem, modules: modules, layout: layout, bench: bench).utf8), executable: false))
+    for (path, bytes, executable) in extra { cpio.add(path, .file(bytes, executable: executable)) }
     cpio.finish()
     return cpio.bytes
   }
@@ -281,9 +295,10 @@ public struct Initramfs {
 
   /// `/etc/daxpin-lab.conf`: the pmem mode, the module load order, and the guest's objects
   /// from `LabLayout` (mount points, regions, brd size, the vfio device), as shell variables.
-  static func config(pmem: PmemMode, modules: [String], layout: LabLayout = .standard) -> String {
+  static func config(pmem: PmemMode, modules: [String], layout: LabLayout = .standard, bench: String? = nil) -> String {
     var lines = ["PMEM_MODE=\(pmem.rawValue)", "MODULES=\"\(modules.joined(separator: " "))\"", "PROBE_ARGS=\"\""]
-    lines += layout.guestVariables.map { "\($0.0)=\"\($0.1)\"" }
+    if let bench { lines.append("BENCH_ARGS=\"\(bench)\"") }
+    lines += layout.guestVariables(pmem).map { "\($0.0)=\"\($0.1)\"" }
     return lines.joined(separator: "\n") + "\n"
   }
 

@@ -5,6 +5,7 @@ import Dispatch
 import FoundationEssentials
 import Glibc
 import Synchronization
+import SystemPackage
 
 /// What the user asked `daxpin lab` for.
 public struct LabOptions: Sendable {
@@ -27,6 +28,14 @@ public struct LabOptions: Sendable {
   /// Progress goes to a terminal: long steps (a kernel build, a download) redraw a status line
   /// instead of printing a line every 30 s.
   public var interactive = false
+  /// `--exec`: a command run in each guest after the probe (`LabExec`).
+  public var exec: LabExec?
+  /// `--bench`: after the contract, the guest runs `daxpin bench` (and pinbench, its C twin,
+  /// when `pinbenchSource` compiles) with `benchArguments`.
+  public var bench = false
+  public var benchArguments = LabBench.defaultArguments
+  /// `bench/pinbench.c` of the checkout, compiled static for the guest.
+  public var pinbenchSource: String?
 
   public init(
     kernels: [LabKernelSpec], pmem: [PmemMode], accel: Accel?, outputDirectory: String, cacheDirectory: String,
@@ -60,6 +69,9 @@ public struct LabRun: Sendable {
   public var report: Report?
   /// Why the run failed (panic, timeout, a missing module, no report), with the console tail.
   public var error: String?
+  /// Why the kernel cannot run this pmem mode at all (`PmemSupport`): the run was not booted, and
+  /// that is no failure.
+  public var notSupported: String?
   public var consoleTail: String?
   public var reportPath: String?
   /// What `ndctl list -N` and `daxctl list` printed in the guest, for comparison with the inventory.
@@ -69,6 +81,10 @@ public struct LabRun: Sendable {
   /// nil when no profile stands for the kernel.
   public var profile: String?
   public var contract: [String]?
+  /// The guest kernel's answers to the misuse scenarios (`daxpin contract` in the guest).
+  public var misuse: MisuseAnswers?
+  /// What `--exec`'s command did; nil without `--exec`.
+  public var exec: LabExecResult?
   public var bootSeconds: Double?
   public var probeSeconds: Double?
   public var totalSeconds: Double
@@ -81,6 +97,10 @@ public struct LabRun: Sendable {
   /// Where the seconds went (always collected; reported with `--timings`).
   public var timeline: LabTimeline?
   public var timings: [LabTiming] { timeline?.steps ?? [] }
+  /// `--bench`: the guest's `daxpin bench` report and pinbench's lines (one JSON object each).
+  public var bench: BenchReport?
+  public var pinbench: [PinbenchLine] = []
+  public var benchError: String?
 }
 
 /// A kernel made ready to boot: its tree, the image QEMU loads, each pmem mode's module order
@@ -162,6 +182,14 @@ public struct Lab: Sendable {
     progress("accelerator: \(reason)")
     let count = options.kernels.count * options.pmem.count
     let results = Mutex<[LabRun?]>(Array(repeating: nil, count: count))
+    var pinbench: [UInt8]?
+    if options.bench, let source = options.pinbenchSource {
+      switch LabBench.compile(source) {
+      case .success(let binary): pinbench = binary
+      case .failure(let e): progress("bench: \(e); the guest runs daxpin bench without its C twin")
+      }
+    }
+    let runArchiveExtras: [(String, [UInt8])] = pinbench.map { [("/bin/pinbench", $0)] } ?? []
     let workers = max(1, min(options.jobs, count))
     let queue = RunQueue(workers: workers)
     let group = DispatchGroup()
@@ -169,7 +197,7 @@ public struct Lab: Sendable {
       // A serial queue of its own gets a thread of its own: the workers block in their boots.
       DispatchQueue(label: "daxpin.lab.worker.\(w)").async(group: group) {
         while let job = queue.next() {
-          let run = boot(job.kernel, pmem: job.pmem, accel: accel, accelReason: reason)
+          let run = boot(job.kernel, pmem: job.pmem, accel: accel, accelReason: reason, extras: runArchiveExtras)
           results.withLock { $0[job.index] = run }
         }
       }
@@ -205,7 +233,12 @@ public struct Lab: Sendable {
     progress("\(spec.label): kernel \(tree.release)\(tree.version.map { " (\($0))" } ?? "")")
     var modules: [PmemMode: Result<[String], LabError>] = [:]
     var union: [String] = []
+    let config = tree.config.flatMap { HostProcess.readFile($0) }.map(PmemSupport.parseConfig)
     for pmem in options.pmem {
+      if let why = PmemSupport.missing(pmem, release: tree.release, config: config) {
+        modules[pmem] = .failure(.notSupported(why))
+        continue
+      }
       do {
         let hostPaths = try ModuleClosure.resolve(tree: tree, pmem: pmem)
         for m in hostPaths where !union.contains(m) { union.append(m) }
@@ -246,9 +279,9 @@ public struct Lab: Sendable {
     }
   }
 
-  func boot(_ kernel: PreparedKernel, pmem: PmemMode, accel: Accel, accelReason: String) -> LabRun {
+  func boot(_ kernel: PreparedKernel, pmem: PmemMode, accel: Accel, accelReason: String, extras: [(String, [UInt8])] = []) -> LabRun {
     var timeline = LabTimeline(start: MonotonicClock.seconds())
-    var run = boot(kernel, pmem: pmem, accel: accel, accelReason: accelReason, timeline: &timeline)
+    var run = boot(kernel, pmem: pmem, accel: accel, accelReason: accelReason, extras: extras, timeline: &timeline)
     timeline.end = MonotonicClock.seconds()
     run.totalSeconds = timeline.end! - timeline.start
     run.timeline = timeline
@@ -263,7 +296,8 @@ public struct Lab: Sendable {
   }
 
   private func boot(
-    _ kernel: PreparedKernel, pmem: PmemMode, accel: Accel, accelReason: String, timeline: inout LabTimeline
+    _ kernel: PreparedKernel, pmem: PmemMode, accel: Accel, accelReason: String, extras: [(String, [UInt8])],
+    timeline: inout LabTimeline
   ) -> LabRun {
     let tree = kernel.tree
     let start = timeline.start
@@ -281,6 +315,10 @@ public struct Lab: Sendable {
     let modules: [String]
     switch kernel.modules[pmem] {
     case .success(let m): modules = m
+    case .failure(.notSupported(let why)):
+      run.notSupported = why
+      progress("\(name): not supported: \(why)")
+      return run
     case .failure(let e): return fail("\(e)")
     case nil: return fail("no module order for \(pmem.rawValue)")
     }
@@ -290,22 +328,28 @@ public struct Lab: Sendable {
 
     let initrd = scratch + "/initramfs.cpio"
     do {
-      try Initramfs.assemble(base: kernel.base.path, runArchive: Initramfs.runArchive(pmem: pmem, modules: modules), to: initrd)
+      let execFiles = try options.exec?.guestFiles(layout: .standard, kernel: tree.label, pmem: pmem, timeout: options.timeoutSeconds) ?? []
+      try Initramfs.assemble(base: kernel.base.path, runArchive: Initramfs.runArchive(
+          pmem: pmem, modules: modules, bench: options.bench ? options.benchArguments : nil,
+          extra: execFiles + extras.map { ($0.0, $0.1, true) }), to: initrd)
     } catch {
       return fail("\(error)")
     }
-    var nvdimms: [String] = []
-    if pmem == .nvdimm {
-      for i in 0..<LabLayout.standard.regions {
-        let f = "\(scratch)/nvdimm\(i).img"
-        _ = FileManager.default.createFile(atPath: f, contents: nil)
-        _ = truncate(f, off_t((LabLayout.standard.regionMiB + QEMUCommand.labelSlackMiB) << 20))
-        nvdimms.append(f)
-      }
+    // The pmem's backing files: sparse, in the scratch directory, removed with it.
+    var pmemFiles: [String] = []
+    for (path, mib) in QEMUCommand.backingFiles(pmem, in: scratch) {
+      let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+      guard fd >= 0 else { return fail("cannot create \(path): \(Errno(rawValue: errno).name)") }
+      let sized = ftruncate(fd, off_t(mib) << 20) == 0
+      let error = errno
+      close(fd)
+      guard sized else { return fail("cannot size \(path) to \(mib) MiB: \(Errno(rawValue: error).name)") }
+      pmemFiles.append(path)
     }
     let console = "\(options.outputDirectory)/\(name).console.log"
     try? FileManager.default.removeItem(atPath: console)
-    var qemu = QEMUCommand(accel: accel, kernel: kernel.image, initrd: initrd, console: console, pmem: pmem, nvdimmFiles: nvdimms)
+    try? FileManager.default.removeItem(atPath: "\(options.outputDirectory)/\(name).exec.out")
+    var qemu = QEMUCommand(accel: accel, kernel: kernel.image, initrd: initrd, console: console, pmem: pmem, pmemFiles: pmemFiles)
     qemu.binary = options.qemuBinary
     qemu.firmwareLog = scratch + "/firmware.log"
     progress("\(name): booting (\(accel.rawValue), \(kernel.boot == "pvh" ? "PVH" : "bzImage"))")
@@ -364,6 +408,9 @@ public struct Lab: Sendable {
       run.probeSeconds = b - a
     }
     let qemuErr = (HostProcess.readFile(scratch + "/qemu.err") ?? "").trimmingCharacters(in: "\n ")
+    // The command's result is kept whatever became of the probe, and the probe's whatever became
+    // of the command (it runs last).
+    if options.exec != nil { run.exec = collectExec(parsed, name: name) }
     if let killedFor { return fail(killedFor, console: parsed) }
     if parsed.panicked { return fail("kernel panic", console: parsed) }
     if let e = parsed.errors.first { return fail("guest setup failed: \(e)", console: parsed) }
@@ -392,14 +439,37 @@ public struct Lab: Sendable {
     run.daxctlList = parsed.sections["daxctl"]
     if let profile = KernelProfile(labKernel: tree.label) {
       let real = parsed.sections["contract"].flatMap { try? ReportJSON.decode(MisuseAnswers.self, from: $0) } ?? [:]
+      run.misuse = real
       run.profile = profile.rawValue
-      run.contract = Contract.differences(report: report, answers: real, profile: profile)
+      run.contract = Contract.differences(report: report, answers: real, profile: profile, pmem: pmem)
       if !run.contract!.isEmpty { progress("\(name): \(run.contract!.count) disagreements with profile \(profile.rawValue)") }
+    }
+    if options.bench {
+      let bench = LabBench.collect(parsed, outputDirectory: options.outputDirectory, name: name)
+      (run.bench, run.pinbench, run.benchError) = (bench.report, bench.pinbench, bench.error)
+      if let e = bench.error { progress("\(name): bench: \(e)") }
     }
     let s = report.summary
     progress(
       "\(name): \(s.pass) pass, \(s.fail) fail, \(s.skip) skip, \(s.error) error (boot \(fmt(run.bootSeconds)) s, probe \(fmt(run.probeSeconds)) s, total \(fmt(MonotonicClock.seconds() - start)) s)")
     return run
+  }
+}
+
+extension Lab {
+  /// The `exec` section of the console, its output written to `<out>/<name>.exec.out` (replaced
+  /// atomically, byte for byte, possibly empty).
+  func collectExec(_ console: LabConsole, name: String) -> LabExecResult {
+    var result = LabExecResult.parse(console)
+    guard result.problem == nil || !result.output.isEmpty else { return result }
+    let path = "\(options.outputDirectory)/\(name).exec.out"
+    do {
+      try Data(result.output).write(to: URL(fileURLWithPath: path), options: .atomic)
+      result.outputPath = path
+    } catch {
+      result.problem = result.problem ?? "cannot write \(path): \(error)"
+    }
+    return result
   }
 }
 

@@ -57,9 +57,12 @@ public enum DebianKernel: String, CaseIterable, Sendable {
 public enum LabError: Error, CustomStringConvertible, Equatable {
   case usage(String)
   case setup(String)
+  /// The kernel cannot give its guest what was asked (a pmem mode it lacks the drivers for): not
+  /// a failure of the lab.
+  case notSupported(String)
   public var description: String {
     switch self {
-    case .usage(let s), .setup(let s): s
+    case .usage(let s), .setup(let s), .notSupported(let s): s
     }
   }
 }

@@ -3,18 +3,29 @@ import DaxPinCore
 /// The table printed at the end of a lab run, and the checks the test command enforces.
 public enum LabSummary {
   public static func table(_ runs: [LabRun]) -> String {
-    var lines = ["", "kernel            release                  pmem    boot s  probe s  total s  pass fail skip error  result  contract"]
+    let exec = runs.contains { $0.exec != nil }
+    var lines = [
+      "", "kernel            release                  pmem        boot s  probe s  total s  pass fail skip error  result  "
+        + (exec ? "exec     " : "") + "contract",
+    ]
     for r in runs {
       let s = r.report?.summary
       func col(_ v: String, _ w: Int) -> String { v.count >= w ? v + " " : v + String(repeating: " ", count: w - v.count) }
       lines.append(
-        col(r.kernel, 18) + col(r.release ?? "-", 25) + col(r.pmem.rawValue, 8) + col(fmt(r.bootSeconds), 8) + col(fmt(r.probeSeconds), 9)
+        col(r.kernel, 18) + col(r.release ?? "-", 25) + col(r.pmem.rawValue, 12) + col(fmt(r.bootSeconds), 8) + col(fmt(r.probeSeconds), 9)
           + col(fmt(r.totalSeconds), 9) + col(s.map { "\($0.pass)" } ?? "-", 5) + col(s.map { "\($0.fail)" } ?? "-", 5)
           + col(s.map { "\($0.skip)" } ?? "-", 5) + col(s.map { "\($0.error)" } ?? "-", 7)
-          + col(r.error != nil ? "ERROR" : (s?.unsafe ?? 0) > 0 ? "UNSAFE" : (s?.fail ?? 0) > 0 ? "FAIL" : "ok", 8)
+          + col(r.error != nil ? "ERROR" : r.notSupported != nil ? "n/a" : (s?.unsafe ?? 0) > 0 ? "UNSAFE" : (s?.fail ?? 0) > 0 ? "FAIL" : "ok", 8)
+          + (exec ? col(r.exec?.cell ?? "none", 9) : "")
           + (r.contract.map { $0.isEmpty ? "= \(r.profile!)" : "\($0.count) differ from \(r.profile!)" } ?? "-"))
     }
+    lines += notRun(runs).map { "n/a: \($0)" }
     return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// One line per run its kernel cannot do (`LabRun.notSupported`): `debian-5.10 cxl: kernel … lacks …`.
+  public static func notRun(_ runs: [LabRun]) -> [String] {
+    runs.compactMap { r in r.notSupported.map { "\(r.kernel) \(r.pmem.rawValue): \($0)" } }
   }
 }
 
@@ -52,6 +63,8 @@ public enum LabCheck {
     var out: [String] = []
     for run in runs {
       let name = "\(run.kernel)-\(run.pmem.rawValue)"
+      // A pmem mode the kernel lacks the drivers for is a fact about the kernel, said in the summary.
+      if run.notSupported != nil { continue }
       guard let report = run.report else {
         out.append("\(name): no report (\(run.error ?? "?"))")
         continue
@@ -66,6 +79,14 @@ public enum LabCheck {
       if probes["vfio-type1v2.devdax.rw"]?.outcome != .pinned {
         let p = probes["vfio-type1v2.devdax.rw"]
         out.append("\(name): vfio-type1v2.devdax.rw should be pinned, got \(p.map { "\($0.outcome.rawValue) \($0.errnoName ?? "") \($0.reason ?? "")" } ?? "nothing")")
+      }
+      // The kmem region (memmap, nvdimm) was converted and the probe was given its node: the
+      // devdax-kmem pin happened and its frames were read (migrated or not is the kernel's answer).
+      if LabLayout.standard.kmemNode(run.pmem) != nil {
+        let p = probes["vfio-type1v2.devdax-kmem.rw"]
+        if p?.outcome != .pinned || p?.frames == nil {
+          out.append("\(name): vfio-type1v2.devdax-kmem.rw should be pinned with its page frames read, got \(p.map { "\($0.outcome.rawValue) \($0.errnoName ?? "") \($0.reason ?? "")" } ?? "nothing")")
+        }
       }
       out += (run.contract ?? []).map { "\(name): contract with \(run.profile ?? "?"): \($0)" }
       out += PmemAgreement.problems(inventory: report.inventory.pmem, ndctl: run.ndctlList, daxctl: run.daxctlList).map { "\(name): \($0)" }

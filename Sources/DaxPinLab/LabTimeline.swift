@@ -114,7 +114,7 @@ public struct LabTimeline: Sendable, Equatable {
   /// `initramfs` (assembling this run's initrd), `qemu` (spawn to the firmware's first byte),
   /// `firmware` (to its hand-off), `loader` (the boot ROM, for a bzImage its decompressor, and
   /// the kernel's setup before its clock starts — memory map, page tables, struct pages),
-  /// `kernel` (to /init), then one step per guest mark (`modules`, `namespaces`, `mkfs`, `vfio`,
+  /// `kernel` (to /init), then one step per guest mark (`modules`, `namespaces`, `mkfs`, `vfio`, `rdma`,
   /// `lists`, `probe`, `contract`, `sync`), `shutdown` (the last mark to QEMU's exit) and
   /// `collect` (reading the console, writing the report). Without a firmware log the first two
   /// are one step, `qemu+firmware`; when the guest's clock cannot place its start, `loader` and

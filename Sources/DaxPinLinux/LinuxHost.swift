@@ -12,6 +12,7 @@ public struct LinuxHost: Host {
   public var privileged: Bool { geteuid() == 0 }
   public func inventory() -> Inventory { LinuxInventory().collect() }
   public func microseconds() -> UInt64 { MonotonicClock.microseconds() }
+  public func nanoseconds() -> UInt64 { MonotonicClock.nanoseconds() }
 
   public var identity: Report.Host {
     var u = utsname()

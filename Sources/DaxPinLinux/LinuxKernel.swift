@@ -1,3 +1,4 @@
+import CRDMA
 import CVFIO
 import DaxPinCore
 import Glibc
@@ -111,7 +112,8 @@ public struct LinuxKernel: Kernel {
       let subsystem = files.linkBasename(sys + "/subsystem")
       // Device-DAX: the device's own align (5.10+ dynamic dax), else its region's.
       let align = subsystem == "dax" ? (files.int(sys + "/align") ?? files.int(sys + "/device/dax_region/align")) : nil
-      return .success(CharacterDevice(number: number, subsystem: subsystem, align: align))
+      let size = subsystem == "dax" ? files.int(sys + "/size") : nil
+      return .success(CharacterDevice(number: number, subsystem: subsystem, align: align, size: size))
     }
   }
 
@@ -168,6 +170,17 @@ public struct LinuxKernel: Kernel {
       let lck = ProcStatus.field("VmLck", in: status).flatMap({ Int($0) })
     else { return nil }
     return PinAccounting(pinnedKB: pin, lockedKB: lck)
+  }
+
+  public func advise(_ m: Mapping, _ advice: MemoryAdvice) -> Result<Void, Errno> {
+    nothingOrErrno {
+      madvise(UnsafeMutableRawPointer(bitPattern: m.address), m.length, advice == .hugePage ? MADV_HUGEPAGE : MADV_NOHUGEPAGE)
+    }
+  }
+
+  public func memoryAvailable() -> Int? {
+    guard let meminfo = FileTree(root: "").read("/proc/meminfo") else { return nil }
+    return ProcStatus.field("MemAvailable", in: meminfo).flatMap { Int($0) }.map { $0 * 1024 }
   }
 
   // MARK: VFIO
@@ -304,12 +317,53 @@ public struct LinuxKernel: Kernel {
   }
 
   public func ioUringRegisterBuffers(_ ring: FileDescriptor, _ buffers: [Mapping]) -> Result<Void, Errno> {
-    let iovecs = buffers.map { iovec(iov_base: UnsafeMutableRawPointer(bitPattern: $0.address), iov_len: $0.length) }
-    return nothingOrErrno { cvfio_io_uring_register_buffers(ring.rawValue, iovecs, UInt32(iovecs.count)) }
+    // The iovecs live on the stack: `daxpin bench` calls this in its timed loop.
+    withUnsafeTemporaryAllocation(of: iovec.self, capacity: buffers.count) { iovecs in
+      for (i, b) in buffers.enumerated() {
+        iovecs.initializeElement(at: i, to: iovec(iov_base: UnsafeMutableRawPointer(bitPattern: b.address), iov_len: b.length))
+      }
+      return nothingOrErrno { cvfio_io_uring_register_buffers(ring.rawValue, iovecs.baseAddress, UInt32(buffers.count)) }
+    }
   }
 
   public func ioUringUnregisterBuffers(_ ring: FileDescriptor) -> Result<Void, Errno> {
     nothingOrErrno { cvfio_io_uring_unregister_buffers(ring.rawValue) }
+  }
+
+  // MARK: RDMA (libibverbs, loaded at run time) and AF_XDP
+
+  public func rdmaOpen() -> Result<RDMAContext, Errno> {
+    var handle: UInt = 0
+    var name = [CChar](repeating: 0, count: 64)
+    var general: UInt64 = 0
+    var rc: UInt32 = 0
+    var ud: UInt32 = 0
+    let err = crdma_open(&handle, &name, name.count, &general, &rc, &ud)
+    guard err == 0 else { return .failure(Errno(rawValue: err)) }
+    let device = name.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    return .success(RDMAContext(handle: handle, device: device, odp: RDMAODPCapabilities(general: general, rc: rc, ud: ud)))
+  }
+
+  public func rdmaRegisterMR(_ context: RDMAContext, _ mapping: Mapping, access: RDMAAccess) -> Result<RDMAMemoryRegion, Errno> {
+    var mr: UInt = 0
+    var lkey: UInt32 = 0
+    let err = crdma_reg_mr(context.handle, mapping.address, mapping.length, access.rawValue, &mr, &lkey)
+    return err == 0 ? .success(RDMAMemoryRegion(handle: mr, lkey: lkey)) : .failure(Errno(rawValue: err))
+  }
+
+  public func rdmaDeregisterMR(_ region: RDMAMemoryRegion) -> Result<Void, Errno> {
+    let err = crdma_dereg_mr(region.handle)
+    return err == 0 ? .success(()) : .failure(Errno(rawValue: err))
+  }
+
+  public func rdmaClose(_ context: RDMAContext) { crdma_close(context.handle) }
+
+  public func xdpSocket() -> Result<FileDescriptor, Errno> {
+    valueOrErrno { cvfio_xdp_socket() }.map { FileDescriptor(rawValue: $0) }
+  }
+
+  public func xdpRegisterUMEM(_ socket: FileDescriptor, _ mapping: Mapping, chunkSize: UInt32) -> Result<Void, Errno> {
+    nothingOrErrno { cvfio_xdp_umem_reg(socket.rawValue, UInt64(mapping.address), UInt64(mapping.length), chunkSize) }
   }
 
   // MARK: process
@@ -378,6 +432,7 @@ enum SmapsParser {
       }
       var inside = false
       var path = ""
+      var anonHugePagesKB = 0
       var i = 0
       while i < n {
         var end = i
@@ -405,6 +460,15 @@ enum SmapsParser {
             while q > p && b[q - 1] == 0x20 { q -= 1 }
             path = string(p, q)
           }
+        } else if inside, end - i >= 14, string(i, i + 14) == "AnonHugePages:" {
+          var p = i + 14
+          while p < end && b[p] == 0x20 { p += 1 }
+          var kb = 0
+          while p < end, b[p] >= 0x30, b[p] <= 0x39, kb < Int.max / 10 - 9 {
+            kb = kb * 10 + Int(b[p] - 0x30)
+            p += 1
+          }
+          anonHugePagesKB = kb
         } else if inside, end - i >= 8, string(i, i + 8) == "VmFlags:" {
           var flags: [String] = []
           var p = i + 8
@@ -414,7 +478,7 @@ enum SmapsParser {
             while p < end && b[p] != 0x20 { p += 1 }
             if p > s { flags.append(string(s, p)) }
           }
-          return VMAInfo(path: path, flags: flags)
+          return VMAInfo(path: path, flags: flags, anonHugePagesKB: anonHugePagesKB)
         }
       }
       return nil

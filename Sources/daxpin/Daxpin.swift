@@ -1,4 +1,5 @@
 import ArgumentParser
+import DaxPinBuildInfo
 
 /// daxpin: which memory can this kernel pin long-term for DMA, through which interface — and does
 /// it refuse filesystem-DAX and allow device-DAX?
@@ -17,13 +18,14 @@ struct Daxpin: ParsableCommand {
         journalctl -u libvirtd | daxpin explain -    name the cause of failed pins in a log
         daxpin check qemu -- ARGS     will this kernel pin a VM's memory for VFIO, and why
       """,
-    version: DaxpinVersion.string,
+    version: BuildInfo.versionLine,
     subcommands: [
-      InventoryCommand.self, ProbeCommand.self, CheckCommand.self, ExplainCommand.self, LabCommand.self, ReportCommand.self,
+      InventoryCommand.self, ProbeCommand.self, BenchCommand.self, CheckCommand.self, ExplainCommand.self, LabCommand.self, ReportCommand.self,
       ContractCommand.self,
     ])
 }
 
+/// The version that goes into reports (`tool.version`): `BuildInfo.version`.
 enum DaxpinVersion {
-  static let string = "0.1.0"
+  static let string = BuildInfo.version
 }

@@ -1,8 +1,10 @@
 import ArgumentParser
+import DaxPinBuildInfo
 import DaxPinCore
 import DaxPinLab
 import DaxPinLinux
 import FoundationEssentials
+import Glibc
 
 /// `daxpin lab`: boot real kernels under QEMU with emulated pmem and a virtual IOMMU, and probe.
 struct LabCommand: ParsableCommand {
@@ -19,15 +21,26 @@ struct LabCommand: ParsableCommand {
       Examples:
         daxpin lab                                         debian-6.1, memmap and nvdimm
         daxpin lab --kernel debian-5.10 --kernel debian-latest --pmem nvdimm
+        daxpin lab --kernel debian-6.12 --pmem all              memmap, nvdimm, virtio-pmem, cxl
         daxpin lab --kernel ~/linux/arch/x86/boot/bzImage --accel tcg
+        daxpin lab --exec 'daxpin check qemu --probe -- -m 512M -object memory-backend-file,id=m,size=512M,mem-path=$DAXPIN_LAB_FSDAX_EXT4/g,share=on -machine memory-backend=m -device vfio-pci,host=$DAXPIN_LAB_VFIO_DEVICE'
+
+      --exec runs COMMAND with sh in each guest after the probe, with DAXPIN_LAB_FSDAX_EXT4,
+      DAXPIN_LAB_FSDAX_XFS (DAX mount points), DAXPIN_LAB_DEVDAX (the device-DAX device),
+      DAXPIN_LAB_PAGECACHE (a disk-backed non-DAX directory), DAXPIN_LAB_VFIO_DEVICE (the PCI
+      address bound to vfio-pci), DAXPIN_LAB_KERNEL and DAXPIN_LAB_PMEM set and daxpin on its
+      PATH. Its output (stdout and stderr, the first 1 MiB) lands in OUT/<kernel>-<pmem>.exec.out
+      and its exit status in the summary; a command that fails, or is still running when the
+      --timeout (less up to 30 s to bring its output back) runs out, makes the lab exit 1.
       """)
 
   @Option(name: .customLong("kernel"), help: ArgumentHelp(
     "debian-5.10, debian-6.1, debian-6.12, debian-latest, source:<version>, or a path (repeatable).", valueName: "KERNEL"))
   var kernels: [String] = ["debian-6.1"]
 
-  @Option(help: ArgumentHelp("memmap, nvdimm or both.", valueName: "MODE"))
-  var pmem: PmemChoice = .both
+  @Option(help: ArgumentHelp(
+    "memmap, nvdimm, both (memmap and nvdimm), virtio-pmem, cxl, or all (every mode); repeatable.", valueName: "MODE"))
+  var pmem: [PmemChoice] = [.both]
 
   @Option(help: ArgumentHelp("auto, kvm or tcg. auto uses KVM only where the CPU has vmx/svm and kvm_intel/kvm_amd is loaded.", valueName: "ACCEL"))
   var accel: AccelOption = .auto
@@ -35,7 +48,9 @@ struct LabCommand: ParsableCommand {
   @Option(name: .customLong("out"), help: ArgumentHelp("Directory for reports, consoles and the matrix.", valueName: "OUT"))
   var outputDirectory: String = "lab-out"
 
-  @Option(help: ArgumentHelp("Cache for the private apt state and extracted kernels.", valueName: "DIR"))
+  @Option(help: ArgumentHelp(
+    "Cache for the private apt state, kernels and initramfs (default: $XDG_CACHE_HOME/daxpin, else /var/cache/daxpin for root).",
+    valueName: "DIR"))
   var cache: String?
 
   @Option(help: ArgumentHelp("Seconds before a boot counts as hung.", valueName: "SECONDS"))
@@ -48,25 +63,42 @@ struct LabCommand: ParsableCommand {
   @Flag(help: "Print where each run's seconds went (QEMU, firmware, kernel, modules, namespaces, mkfs, probe, contract, shutdown) and put it in the reports.")
   var timings = false
 
+  @Option(help: ArgumentHelp(
+    "A shell command to run in each guest after the probe, with the guest's objects in DAXPIN_LAB_* variables (see below).",
+    valueName: "COMMAND"))
+  var exec: String?
+
+  @Flag(help: ArgumentHelp(
+    "Hold `daxpin check qemu --probe` to each guest's kernel: QEMU command lines with guest RAM on ext4-DAX (share=on, share=off), xfs-DAX, device-DAX (align=2M, none), a page-cache file (share=on, share=off) and memfd, each with a vfio-pci device; fails on any difference from the kernel. Writes OUT/check-vm.md."))
+  var checkVM = false
+
+  @Flag(help: "After the probe, run `daxpin bench` in each guest (VFIO type1v2 and io_uring; 64 MiB, 10 rounds) and its C twin bench/pinbench.c; results in OUT/<kernel>-<pmem>-bench.json and -pinbench.jsonl. Under TCG the figures are an emulated CPU's, not a machine's.")
+  var bench = false
+
   @Flag(help: "Fetch kernels again even when cached.")
   var refresh = false
 
-  @Flag(help: "Fail unless the lab's core facts hold: vfio-type1v2 and io_uring refuse fsdax-{ext4,xfs}-shared.rw with EOPNOTSUPP, vfio-type1v2 pins devdax.rw, and every cell has a verdict.")
+  @Flag(help: "Fail unless the lab's core facts hold: vfio-type1v2 and io_uring refuse fsdax-{ext4,xfs}-shared.rw with EOPNOTSUPP, vfio-type1v2 pins devdax.rw (and devdax-kmem.rw, frames read, where the guest has a kmem region), every cell has a verdict, and every profile equals its kernel. The exit status then follows these checks: a FAIL verdict the profile agrees with (5.10's devdax-kmem) is the kernel's answer.")
   var check = false
 
   func run() throws {
     let specs: [LabKernelSpec]
     do { specs = try kernels.map { s throws(LabError) in try LabKernelSpec(parsing: s) } } catch { throw ValidationError("\(error)") }
     guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
-    let modes = pmem.modes
+    let modes = PmemChoice.modes(pmem)
     let accelChoice = accel.accel
     guard LinuxHost().privileged else { throw Exit.toolFailure("lab needs root: it runs apt-get download and depmod into its cache (run: sudo daxpin lab)") }
-    guard let initScript = LabInstallation.initScript() else {
-      throw Exit.toolFailure("cannot find scripts/lab/init next to the daxpin binary: run daxpin from its source checkout")
+    let cacheDirectory = cache ?? LabInstallation.defaultCacheDirectory()
+    let initScript: String
+    do {
+      initScript = try LabInstallation.guestScript("init", contents: BuildInfo.guestInit, cacheDirectory: cacheDirectory)
+      _ = try LabInstallation.guestScript("exec", contents: BuildInfo.guestExec, cacheDirectory: cacheDirectory)
+    } catch {
+      throw Exit.toolFailure("\(error)")
     }
     let options = LabOptions(
       kernels: specs, pmem: modes, accel: accelChoice, outputDirectory: outputDirectory,
-      cacheDirectory: cache ?? LabInstallation.defaultCacheDirectory(),
+      cacheDirectory: cacheDirectory,
       timeoutSeconds: timeout, refresh: refresh, daxpinBinary: LabInstallation.selfPath(), initScript: initScript, jobs: jobs,
       timings: timings)
     // Ctrl-C, SIGTERM, SIGHUP: the guests' QEMUs (and any apt-get or make) lead process groups of
@@ -75,8 +107,23 @@ struct LabCommand: ParsableCommand {
     let stops = LabInterrupts.stopChildrenOnSignal { Stderr.line($0) }
     defer { stops.cancel() }
     var labOptions = options
+    if checkVM && exec != nil { throw ValidationError("--check-vm runs its own command in the guests: it cannot go with --exec") }
+    if let exec = checkVM ? LabCheckVM.script : exec {
+      let runner = LabExec.runner(besideInit: initScript)
+      guard access(runner, R_OK) == 0 else { throw Exit.toolFailure("cannot read \(runner), the --exec runner next to the guest's init") }
+      labOptions.exec = LabExec(command: RawPath.bytes(exec), runner: runner)
+    }
     let tty = StandardError.isTerminal
     labOptions.interactive = tty
+    labOptions.bench = bench
+    if bench {
+      // bench/pinbench.c, compiled into this binary, written beside the guest's init.
+      do {
+        labOptions.pinbenchSource = try LabInstallation.guestScript("pinbench.c", contents: BuildInfo.pinbenchSource, cacheDirectory: cacheDirectory)
+      } catch {
+        throw Exit.toolFailure("\(error)")
+      }
+    }
     let start = MonotonicClock.seconds()
     // On a terminal a status line (a kernel build's progress) is redrawn in place; every other
     // line first clears it.
@@ -100,6 +147,15 @@ struct LabCommand: ParsableCommand {
         say(ProbeText.line(p, color: StandardOutput.isTerminal))
       }
     }
+    for run in runs where bench {
+      guard let b = run.bench else {
+        if run.report != nil { say("\n\(run.kernel)-\(run.pmem.rawValue): bench: \(run.benchError ?? "no result")") }
+        continue
+      }
+      say("\n\(run.kernel)-\(run.pmem.rawValue) bench (under \(run.report?.lab?.accel ?? "?")):")
+      say(BenchText.render(b), terminator: "")
+      if !run.pinbench.isEmpty { say("daxpin against its C twin (pinbench):\n" + LabBench.comparison(b, run.pinbench), terminator: "") }
+    }
     say(LabSummary.table(runs), terminator: "")
     if timings { say(LabSummary.timings(runs), terminator: "") }
     let reports = runs.compactMap(\.report)
@@ -107,13 +163,19 @@ struct LabCommand: ParsableCommand {
     if !reports.isEmpty {
       let matrix = try Matrix(reports: reports)
       do {
-        try OutputFile.write(matrix.markdown(), to: outputDirectory + "/matrix.md")
+        let notRun = LabSummary.notRun(runs)
+        let markdown = matrix.markdown() + (notRun.isEmpty ? "" : "\nNot run (the kernel lacks the pmem mode's drivers):\n\n" + notRun.map { "- \($0)\n" }.joined())
+        try OutputFile.write(markdown, to: outputDirectory + "/matrix.md")
         try OutputFile.write(try matrix.jsonLines(), to: outputDirectory + "/matrix.jsonl")
         say("matrix: \(outputDirectory)/matrix.md, \(outputDirectory)/matrix.jsonl")
       } catch {
         Stderr.line("daxpin: \(error)")
         matrixFailed = true
       }
+    }
+    for run in runs {
+      guard let e = run.exec else { continue }
+      say("\(run.kernel)-\(run.pmem.rawValue): \(e.line)")
     }
     for run in runs where run.error != nil {
       say("\n\(run.kernel)-\(run.pmem.rawValue): \(run.error!)")
@@ -125,22 +187,60 @@ struct LabCommand: ParsableCommand {
       run.contract!.forEach { say("  \($0)") }
     }
     let contractBroken = runs.contains { !($0.contract ?? []).isEmpty }
-    var code: Int32 = runs.contains { $0.error != nil } || matrixFailed ? 2 : reports.contains { $0.summary.fail > 0 } || contractBroken ? 1 : 0
+    // --check-vm's cases exit 1 where check predicts a refusal: the comparison judges them.
+    let execFailed = !checkVM && runs.contains { $0.exec.map { !$0.succeeded } ?? false }
+    var checkVMFailed = false
+    if checkVM {
+      let rows = LabCheckVM.rows(runs)
+      let table = LabCheckVM.markdown(rows)
+      say("\ncheck-vm: daxpin check qemu --probe against each guest's kernel\n" + table, terminator: "")
+      do { try OutputFile.write(table, to: outputDirectory + "/check-vm.md") } catch { Stderr.line("daxpin: \(error)") }
+      let differ = rows.filter { !$0.agrees }
+      for r in differ { Stderr.line("check-vm: \(r.run): \(r.name): \(r.problems.joined(separator: "; "))") }
+      say(differ.isEmpty ? "check-vm: \(rows.count) cases, all equal to the kernel" : "check-vm: \(differ.count) of \(rows.count) cases differ")
+      checkVMFailed = !differ.isEmpty || rows.isEmpty
+    }
+    // With --check the run is judged by the lab's core facts and the contract (LabCheck): a FAIL
+    // verdict the profile agrees with is the kernel's real answer (Debian 5.10's devdax-kmem pins
+    // stay in ZONE_MOVABLE), shown in the summary and the matrix, not a broken lab.
+    let findingsFail = !check && reports.contains { $0.summary.fail > 0 }
+    var code: Int32 =
+      runs.contains { $0.error != nil } || matrixFailed ? 2 : findingsFail || contractBroken || execFailed || checkVMFailed ? 1 : 0
+    // Every run asked for is a pmem mode its kernel lacks: nothing was exercised (as `probe`'s 4).
+    let nothingRan = !runs.isEmpty && runs.allSatisfy { $0.notSupported != nil }
+    if nothingRan {
+      Stderr.line("daxpin: lab: no run was booted: the kernels asked lack every pmem mode asked (see n/a above)")
+      code = max(code, 4)
+    }
     if check {
       let problems = LabCheck.problems(runs)
       for p in problems { Stderr.line("lab check: \(p)") }
       if !problems.isEmpty { code = max(code, 1) }
-      if problems.isEmpty { say("lab check: passed") }
+      if problems.isEmpty && !nothingRan { say("lab check: passed") }
     }
     try Stdout.write(out)
     if code != 0 { throw ExitCode(code) }
   }
 }
 
-/// `--pmem`: one pmem mode, or both.
+/// `--pmem`: one pmem mode, both of the first two (memmap and nvdimm, the default), or all.
 enum PmemChoice: String, CaseIterable, ExpressibleByArgument {
   case memmap, nvdimm, both
-  var modes: [PmemMode] { self == .both ? PmemMode.allCases : [PmemMode(rawValue: rawValue)!] }
+  case virtioPmem = "virtio-pmem"
+  case cxl, all
+  var modes: [PmemMode] {
+    switch self {
+    case .both: [.memmap, .nvdimm]
+    case .all: PmemMode.allCases
+    default: [PmemMode(rawValue: rawValue)!]
+    }
+  }
+  /// Every mode the choices name, each once, in the order named.
+  static func modes(_ choices: [PmemChoice]) -> [PmemMode] {
+    var out: [PmemMode] = []
+    for m in choices.flatMap(\.modes) where !out.contains(m) { out.append(m) }
+    return out
+  }
 }
 
 /// `--accel`: `auto` decides from the CPU and the loaded modules (`AccelChoice.auto`).

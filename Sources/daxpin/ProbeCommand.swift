@@ -66,6 +66,11 @@ struct ProbeCommand: ParsableCommand {
   @Option(help: ArgumentHelp("VFIO group already bound to vfio-pci (default: the first group under /dev/vfio).", valueName: "N"))
   var vfioGroup: Int?
 
+  @Option(help: ArgumentHelp(
+    "The name the report gives this host (default: the kernel's nodename, uname -n); a fleet gives each host its inventory name.",
+    valueName: "NAME"))
+  var hostname: String?
+
   @Option(help: ArgumentHelp("Send SIGINT to daxpin itself after N probes (tests the cleanup path).", visibility: .hidden))
   var interruptAfter: Int?
 
@@ -78,6 +83,12 @@ struct ProbeCommand: ParsableCommand {
     }
     if let node = kmemNode, node < 0 {
       throw ValidationError("--kmem-node takes a NUMA node number, 0 or more (/sys/devices/system/node/nodeN)")
+    }
+    if let hostname {
+      if backend == .fake { throw ValidationError("--hostname names a real host: the simulated kernel's reports are always daxpin-fake") }
+      // A name in one line, as uname's nodename would be; the matrix caps host names at 256 bytes.
+      guard !hostname.isEmpty, hostname.utf8.count <= 255, !hostname.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+      else { throw ValidationError("--hostname takes a name of 1 to 255 bytes without control characters") }
     }
     if let group = vfioGroup, group < 0 {
       throw ValidationError("--vfio-group takes a group number, 0 or more (/dev/vfio/N)")
@@ -94,7 +105,7 @@ struct ProbeCommand: ParsableCommand {
     if backend == .linux { LinuxKernel.catchInterrupts() }
     var run = ProbeRun(host: host, request: request)
     run.onNotice = { Stderr.line("daxpin: \($0)") }
-    let report: Report
+    var report: Report
     do {
       report = try run.run()
     } catch {
@@ -102,6 +113,7 @@ struct ProbeCommand: ParsableCommand {
       if case .interrupted = error { LinuxKernel.reraiseInterrupt() }
       throw ExitCode(error.exitCode)
     }
+    if let hostname { report.host.hostname = hostname }
     try emit(report)
   }
 

@@ -95,6 +95,27 @@ struct CheckRunTests {
     #expect(try devdax(",align=2M").fix == "share=on")
   }
 
+  /// check and explain speak one vocabulary: what check predicts for a configuration is among
+  /// the causes explain gives for the line QEMU prints when it fails, and spelled the same in
+  /// both JSON documents.
+  @Test func checkAndExplainNameTheSameCause() throws {
+    let cases: [(String, String)] = [
+      ("mem-path=/dev/dax0.0,share=on", "unable to map backing store for guest RAM: Invalid argument"),
+      ("mem-path=/dev/dax0.0,align=2M", "unable to map backing store for guest RAM: Invalid argument"),
+      ("mem-path=/mnt/fsdax-ext4/vm.ram,share=on", "vfio_dma_map(0x55d1, 0x100000000, 0x4000000, 0x7f3c00000000) = -95 (Operation not supported)"),
+      ("mem-path=/var/tmp/vm.ram,share=on", "vfio_dma_map(0x55d1, 0x100000000, 0x4000000, 0x7f3c00000000) = -14 (Bad address)"),
+    ]
+    for (backend, message) in cases {
+      let object = "memory-backend-file,id=m0,size=64M,\(backend)"
+      let (report, _) = try check(try qemu("-object \(object) -machine memory-backend=m0 \(vfio)"), .linux6_12)
+      let cause = try #require(report.regions[0].prediction.cause)
+      let line = "qemu-system-x86_64: -object \(object): \(message)"
+      let explained = Explainer(kernel: KernelVersion(6, 12)).explain(line).causes.map(\.cause)
+      #expect(explained.contains(cause), "\(backend): check says \(cause), explain \(explained)")
+      #expect(try ReportJSON.encode(report).contains("\"cause\" : \"\(cause.rawValue)\""))
+    }
+  }
+
   @Test func virtioMemPastTheDMAEntryLimit() throws {
     let config = try qemu(
       "-m 1G -object memory-backend-ram,id=vm0,size=128G -device virtio-mem-pci,id=vmem0,memdev=vm0,block-size=2M,requested-size=1G \(vfio)")

@@ -74,13 +74,54 @@ struct ExpectationTests {
     #expect(expect(.iommufdFile, .fsdaxExt4Shared, .rw, k612).origin == "memfd-only")
   }
 
+  /// ib_umem_get, read from drivers/infiniband/core/umem.c and mm/gup.c by version and held to the
+  /// lab (Debian 5.10.223, 6.1.176, 6.12.107, 7.3.4).
+  @Test func rdmaFollowsIbUmemGet() {
+    for f in [k510, k61, k612] {
+      #expect(expect(.rdma, .anon, .rw, f).outcome == .pinned)
+      #expect(expect(.rdma, .devdax, .rw, f).outcome == .pinned)
+      #expect(expect(.rdma, .fsdaxExt4Shared, .rw, f).errnoName == "EOPNOTSUPP")
+      #expect(expect(.rdma, .fsdaxXfsPrivateCow, .rw, f).origin == "gup-fast-anon-cow", "pin_user_pages_fast pins the copies")
+      #expect(expect(.rdma, .pagecachePrivate, .ro, f).outcome == .pinned)
+    }
+    // Before 6.2 a read-only region is a FOLL_WRITE|FOLL_FORCE pin: EFAULT on shared mappings
+    // (on 5.10 even before the fsdax check), and on hugetlb from 6.0.
+    #expect(expect(.rdma, .memfd, .ro, k510).origin == "ib-umem-write-force")
+    #expect(expect(.rdma, .fsdaxXfsShared, .ro, k510).errnoName == "EFAULT")
+    #expect(expect(.rdma, .fsdaxXfsShared, .ro, k61).errnoName == "EOPNOTSUPP")
+    #expect(expect(.rdma, .hugetlb2m, .ro, k510).outcome == .pinned)
+    #expect(expect(.rdma, .hugetlb2m, .ro, k61).errnoName == "EFAULT")
+    #expect(expect(.rdma, .fsdaxExt4PrivateCow, .ro, k61).errnoName == "EOPNOTSUPP")
+    // From 6.2 a read pin.
+    for k in [MemoryKind.memfd, .hugetlb2m, .devdax, .pagecacheShared, .fsdaxExt4PrivateCow] {
+      #expect(expect(.rdma, k, .ro, k612).outcome == .pinned, "\(k)")
+    }
+    #expect(expect(.rdma, .pagecacheShared, .rw, k612).origin == "gup-file-dirty-tracking")
+  }
+
+  @Test func rdmaODPIsOnDemandAndAFXDPAlwaysWrites() {
+    for f in [k510, k61, k612, KernelFeatures(version: nil)] {
+      for k in MemoryKind.allCases {
+        #expect(expect(.rdmaODP, k, .rw, f) == .onDemand(origin: "ib-umem-odp", basis: expect(.rdmaODP, k, .ro, f).basis))
+      }
+      #expect(expect(.afXDP, .anon, .rw, f).outcome == .pinned)
+      #expect(expect(.afXDP, .devdax, .rw, f).outcome == .pinned)
+      #expect(expect(.afXDP, .fsdaxExt4PrivateCow, .rw, f).errnoName == "EOPNOTSUPP", "pin_user_pages walks the VMA")
+      #expect(expect(.afXDP, .anon, .ro, f).origin == "xdp-umem-write-pin")
+    }
+    #expect(expect(.afXDP, .fsdaxExt4Shared, .ro, k510).errnoName == "EFAULT")
+    #expect(expect(.afXDP, .fsdaxExt4Shared, .ro, k61).errnoName == "EOPNOTSUPP")
+    #expect(expect(.afXDP, .pagecacheShared, .rw, k61).outcome == .pinned)
+    #expect(expect(.afXDP, .pagecacheShared, .rw, k612).errnoName == "EFAULT")
+  }
+
   @Test func everyCellHasAnExpectation() {
     for i in Interface.allCases {
       for k in MemoryKind.allCases {
         for a in Access.allCases {
           let e = expect(i, k, a, KernelFeatures(version: nil))
-          #expect((e.outcome == .refused) == (e.errno != nil), "a refusal names its errno; a pin or a truncate answer has none")
-          #expect([.pinned, .refused].contains(e.outcome) == (i != .truncateHeld), "truncate-held expects waited or completed")
+          #expect((e.outcome == .refused) == (e.errno != nil), "a refusal names its errno; a pin, an ODP registration or a truncate answer has none")
+          #expect([.waited, .completed].contains(e.outcome) == (i == .truncateHeld), "truncate-held expects waited or completed, and only it")
           #expect(!e.origin.isEmpty && !e.basis.isEmpty)
         }
       }

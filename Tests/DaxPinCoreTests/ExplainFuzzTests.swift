@@ -70,12 +70,12 @@ struct ExplainFuzzTests {
 
   @Test func twentyThousandLinesNeverCrashAndStayInTheVocabulary() throws {
     var g = SplitMix64(state: 0xDA8_B14)
-    let vocabulary = Set(PinFailureCause.allCases.map(\.rawValue))
+    let vocabulary = Set(PinCause.allCases.map(\.rawValue))
     let confidences = Set(Confidence.allCases.map(\.rawValue))
     let kernels: [KernelVersion?] = [nil, KernelVersion(4, 14), KernelVersion(5, 10), KernelVersion(6, 1), KernelVersion(6, 5), KernelVersion(6, 12), KernelVersion(7, 3)]
     var recognised = 0
     var truncated = 0
-    var seen: Set<PinFailureCause> = []
+    var seen: Set<PinCause> = []
     // Violations are collected and checked once: 20,000 lines × several checks each would spend
     // most of the test's time recording expectations.
     var violations: [String] = []
@@ -109,6 +109,6 @@ struct ExplainFuzzTests {
     // The fuzz reaches the recognisers and every cause, not only the "not recognised" path.
     #expect(recognised > 5_000)
     #expect(truncated > 0)
-    #expect(seen == Set(PinFailureCause.allCases))
+    #expect(seen == Set(PinCause.allCases))
   }
 }

@@ -10,11 +10,11 @@ struct ExplainFixture: Sendable, CustomTestStringConvertible {
   var name: String
   var line: String
   var source: Recogniser
-  var on612: PinFailureCause
-  var on61: PinFailureCause
+  var on612: PinCause
+  var on61: PinCause
   var testDescription: String { name }
 
-  init(_ name: String, _ line: String, _ source: Recogniser, _ on612: PinFailureCause, _ on61: PinFailureCause? = nil) {
+  init(_ name: String, _ line: String, _ source: Recogniser, _ on612: PinCause, _ on61: PinCause? = nil) {
     self.name = name
     self.line = line
     self.source = source
@@ -128,7 +128,7 @@ let explainFixtures: [ExplainFixture] = [
     .kernelDevdaxCheckVMA, .devdaxAlignment),
   ExplainFixture(
     "kernel device-DAX private mapping",
-    "[  913.000002] device_dax dax1.0: fio: dax_mmap: fail, attempted private mapping", .kernelDevdaxCheckVMA, .devdaxAlignment),
+    "[  913.000002] device_dax dax1.0: fio: dax_mmap: fail, attempted private mapping", .kernelDevdaxCheckVMA, .devdaxPrivateMapping),
   ExplainFixture(
     "QEMU legacy container ENOSPC", "qemu-system-x86_64: VFIO_MAP_DMA failed: No space left on device", .qemuMapDMA,
     .dmaEntryLimit),
@@ -262,10 +262,10 @@ struct ExplainTests {
     #expect(fileBacked(KernelVersion(6, 5))?.confidence == .low)
     #expect(fileBacked(KernelVersion(5, 0))?.appliesHere == false)
 
-    #expect(PinFailureCause.dmaEntryLimit.applies(on: KernelVersion(4, 19)) == nil)
-    #expect(PinFailureCause.dmaEntryLimit.applies(on: KernelVersion(5, 1)) == true)
-    #expect(PinFailureCause.fsdaxLongtermPin.applies(on: KernelVersion(4, 14)) == false)
-    #expect(PinFailureCause.unknown.applies(on: KernelVersion(6, 1)) == nil)
+    #expect(PinCause.dmaEntryLimit.applies(on: KernelVersion(4, 19)) == nil)
+    #expect(PinCause.dmaEntryLimit.applies(on: KernelVersion(5, 1)) == true)
+    #expect(PinCause.fsdaxLongtermPin.applies(on: KernelVersion(4, 14)) == false)
+    #expect(PinCause.unknown.applies(on: KernelVersion(6, 1)) == nil)
   }
 
   @Test func causeFactsAndCommands() {
@@ -284,6 +284,9 @@ struct ExplainTests {
     let memlock = try! #require(k612.explain("[  812.345678] vfio_pin_pages_remote: RLIMIT_MEMLOCK (65536) exceeded").top)
     #expect(memlock.command == "daxpin inventory")
     #expect(memlock.errnoName == "ENOMEM")
+    // An RDMA registration failure is shown through daxpin's own rdma probe.
+    let rdma = try! #require(k612.explain("Error registering memory: Unknown error -95").top)
+    #expect(rdma.command == "daxpin probe --interface rdma --kind fsdax-ext4-shared --kind fsdax-xfs-shared --access rw")
     let ring = try! #require(k61.explain("io_uring_register_buffers: Bad address").top)
     #expect(ring.cause == .unknown)
     #expect(ring.origin == "io_uring-write-pin")
@@ -293,13 +296,37 @@ struct ExplainTests {
   /// The three origins the rule table has are spelled as it spells them.
   @Test func originsReuseTheRuleTable() {
     let table = Set(Expectations.rules.map(\.origin))
-    #expect(table.contains(PinFailureCause.fsdaxLongtermPin.origin!))
-    #expect(table.contains(PinFailureCause.fileWritebackPin.origin!))
-    #expect(table.contains(PinFailureCause.ioUringFileBacked.origin!))
-    #expect(PinFailureCause.allCases.map(\.rawValue) == [
+    #expect(table.contains(PinCause.fsdaxLongtermPin.origin!))
+    #expect(table.contains(PinCause.fileWritebackPin.origin!))
+    #expect(table.contains(PinCause.ioUringFileBacked.origin!))
+    #expect(PinCause.allCases.map(\.rawValue) == [
       "fsdax-longterm-pin", "file-writeback-pin", "io_uring-file-backed", "pfnmap-no-struct-page", "memlock-limit",
-      "dma-entry-limit", "devdax-alignment", "unknown",
+      "dma-entry-limit", "devdax-alignment", "devdax-private-mapping", "unknown",
     ])
+    // A cause comes from the rule table only by one of its three origins.
+    #expect(PinCause(ruleOrigin: "gup-fsdax") == .fsdaxLongtermPin)
+    #expect(PinCause(ruleOrigin: "gup-file-dirty-tracking") == .fileWritebackPin)
+    #expect(PinCause(ruleOrigin: "io_uring-file-policy") == .ioUringFileBacked)
+    #expect(PinCause(ruleOrigin: "longterm-pin-allowed") == .unknown)
+    #expect(PinCause(ruleOrigin: "devdax-check-vma") == .unknown, "not an origin of the rule table")
+  }
+
+  /// QEMU's EINVAL for a device-DAX mem-path names neither check: both device-DAX causes are
+  /// candidates (alignment first: the line QEMU prints is the same), with how to tell them apart.
+  @Test func devdaxEINVALNamesBothMappingChecks() throws {
+    let e = k612.explain("qemu-system-x86_64: -object memory-backend-file,id=mem1,mem-path=/dev/dax0.0,size=4G: unable to map backing store for guest RAM: Invalid argument")
+    let causes = e.causes.map(\.cause)
+    #expect(causes.prefix(2) == [.devdaxAlignment, .devdaxPrivateMapping])
+    #expect(e.causes[0].confidence == .high)
+    #expect(e.causes[1].confidence == .medium)
+    let privately = try #require(e.causes.first { $0.cause == .devdaxPrivateMapping })
+    #expect(privately.errnoName == "EINVAL")
+    #expect(privately.origin == "devdax-check-vma")
+    #expect(privately.fix.contains("share=on"))
+    #expect(e.distinguish.contains { $0.contains("attempted private mapping") && $0.contains("unaligned vma") })
+    // The kernel's own line decides.
+    #expect(k612.explain("device_dax dax0.0: qemu-system-x86: dax_mmap: fail, attempted private mapping").causes.map(\.cause) == [.devdaxPrivateMapping])
+    #expect(k612.explain("device_dax dax0.0: qemu-system-x86: dax_mmap: fail, unaligned vma (0x7f3c00000000 - 0x7f3d00200000, 0x1fffff)").causes.map(\.cause) == [.devdaxAlignment])
   }
 
   @Test func jsonShape() throws {

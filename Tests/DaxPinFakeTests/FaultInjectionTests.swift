@@ -30,14 +30,14 @@ struct FaultInjectionTests {
       .setDAXFlag, .characterDevice, .map, .protect, .fault, .vma, .vfioAPIVersion, .vfioCheckExtension, .vfioGroupStatus,
       .vfioGroupSetContainer, .vfioSetIOMMU, .vfioIOMMUInfo, .vfioMapDMA, .ioUringSetup, .ioUringRegisterBuffers,
       .vfioGroupGetDeviceFD, .iommufdAllocIOAS, .vfioDeviceBindIOMMUFD, .vfioDeviceAttachIOMMUFDPT, .iommufdIOVARanges,
-      .iommufdMap, .iommufdMapFile, .bindMemory, .truncateUnderHeldPages, .status,
+      .iommufdMap, .iommufdMapFile, .rdmaOpen, .rdmaRegisterMR, .xdpSocket, .xdpRegisterUMEM, .bindMemory, .truncateUnderHeldPages, .status,
     ]
     #expect(injectable == expected)
   }
 
   /// One test case per profile and call; inside, every use of it and every errno. A failure
   /// before the engine starts (resolving a named target) is a `ProbeProblem`; after, the run
-  /// still reports all 196 cells, each with a reason when it did not pass, and releases
+  /// still reports every cell, each with a reason when it did not pass, and releases
   /// everything.
   @Test(arguments: walkedProfiles.flatMap { p in Set(fullRunTraces[p]!.filter { !$0.errnos.isEmpty }).sorted { $0.rawValue < $1.rawValue }.map { "\(p.rawValue) \($0.rawValue)" } })
   func failingThisCallLeavesNothingBehind(_ point: String) {
@@ -55,10 +55,11 @@ struct FaultInjectionTests {
           continue
         }
         let r = try! #require(report, "\(where_): the run threw")
-        #expect(r.probes.count == 196, "\(where_): every cell still reported")
+        #expect(r.probes.count == Interface.allCases.count * MemoryKind.allCases.count * Access.allCases.count, "\(where_): every cell still reported")
         #expect(r.probes.allSatisfy { $0.verdict == .pass || $0.reason != nil }, "\(where_): a cell without a reason")
         #expect(recorder.held == .nothing, "\(where_): left \(recorder.held)")
         #expect(fake.held == (0, 0), "\(where_): the fake holds \(fake.held)")
+        #expect(fake.heldRDMA == 0, "\(where_): the fake holds \(fake.heldRDMA) RDMA objects")
         #expect(fake.files(under: "").filter { $0.contains("/.daxpin-") } == [], "\(where_): files left")
       }
     }

@@ -11,7 +11,8 @@ import Testing
 ///
 /// Each kernel is a directory of its own (`<dir>/<name>/vmlinuz-<name>`) holding what the stand-in
 /// does for it: `console.txt` to print, `delay` seconds to wait first, `hang` to never exit. The
-/// stand-in copies the initrd it was given to `initrd-<pmem>.cpio` there and logs its start and
+/// stand-in copies the initrd it was given to `initrd-<pmem>.cpio` there, lists the pmem backing
+/// files it was given (path, size, mode, as they were while it ran) in `files-<pmem>`, and logs its start and
 /// end (monotonic seconds from /proc/uptime) to `<dir>/log`.
 final class StandInQEMU: @unchecked Sendable {
   let dir: String
@@ -25,14 +26,17 @@ final class StandInQEMU: @unchecked Sendable {
     try """
       #!/bin/sh
       prev=""
+      files=""
       for a in "$@"; do
         case "$a" in file:*) out="${a#file:}";; esac
+        case "$a" in *mem-path=*) f="${a#*mem-path=}"; f="${f%%,*}"; files="$files$f $(stat -c '%s %a' "$f" 2>/dev/null || echo missing)\n";; esac
         case "$prev" in -kernel) kernel="$a";; -initrd) initrd="$a";; -append) append="$a";; esac
         prev="$a"
       done
       k=$(dirname "$kernel")
       pmem=$(echo "$append" | tr ' ' '\n' | grep '^daxpin.pmem=' | cut -d= -f2)
       cp "$initrd" "$k/initrd-$pmem.cpio"
+      printf "$files" > "$k/files-$pmem"
       echo "start $(basename $k)-$pmem $(cut -d' ' -f1 /proc/uptime)" >> '\(dir)/log'
       [ -f "$k/delay" ] && sleep "$(cat $k/delay)"
       if [ -f "$k/pace" ]; then
@@ -191,6 +195,47 @@ struct LabRunTests {
   @Test func garbledReportIsAnError() throws {
     let q = try StandInQEMU(console: "===DAXPIN-BEGIN probe===\n{\"schema\": \n===DAXPIN-END probe rc=2===\n")
     #expect(q.run().error == "the probe report between the markers is not valid JSON (daxpin exit 2)")
+  }
+
+  @Test func pmemBackingFilesArePrivateAndRemoved() throws {
+    let q = try StandInQEMU(console: "DAXPIN-LAB: kernel 6.99.0-lab\n===DAXPIN-BEGIN probe===\n\(Self.report)===DAXPIN-END probe rc=4===\n")
+    let runs = Lab(options: q.options(pmem: [.virtioPmem, .cxl]), progress: { _ in }).run()
+    #expect(runs.map(\.error) == [nil, nil])
+    #expect(runs.compactMap { $0.report?.lab?.pmem } == ["virtio-pmem", "cxl"])
+    for (mode, expected) in [("virtio-pmem", [512, 512, 512]), ("cxl", [LabLayout.standard.cxlDeviceMiB, LabLayout.standard.cxlLabelMiB])] {
+      let listed = try String(contentsOfFile: "\(q.dir)/bzImage/files-\(mode)", encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ") }
+      #expect(listed.map { Int($0[1]) } == expected.map { $0 << 20 }, "\(mode): sized as the layout says")
+      #expect(listed.allSatisfy { $0[2] == "600" }, "\(mode): only root reads them")
+      for f in listed { #expect(!FileManager.default.fileExists(atPath: String(f[0])), "\(f[0]) is removed with the run") }
+    }
+  }
+
+  @Test func aPmemModeTheKernelLacksIsNotRunAndSaysWhy() throws {
+    let q = try StandInQEMU()
+    // A kernel tree with its config: everything but CXL.
+    let root = q.dir + "/tree"
+    try FileManager.default.createDirectory(atPath: root + "/boot", withIntermediateDirectories: true)
+    try FakeKernel.image(release: "5.10.0-lab").write(to: URL(fileURLWithPath: root + "/boot/vmlinuz-5.10.0-lab"))
+    try "CONFIG_LIBNVDIMM=m\nCONFIG_BLK_DEV_PMEM=m\nCONFIG_X86_PMEM_LEGACY=m\n# CONFIG_CXL_BUS is not set\n".write(
+      toFile: root + "/boot/config-5.10.0-lab", atomically: true, encoding: .utf8)
+    try "DAXPIN-LAB: kernel 5.10.0-lab\n===DAXPIN-BEGIN probe===\n\(Self.report)===DAXPIN-END probe rc=4===\n".write(
+      toFile: root + "/boot/console.txt", atomically: true, encoding: .utf8)
+    var options = q.options(pmem: [.memmap, .cxl])
+    options.kernels = [.path(root)]
+    let progress = ProgressLines()
+    let runs = Lab(options: options, progress: progress.add).run()
+    #expect(runs.map(\.pmem) == [.memmap, .cxl])
+    #expect(runs[0].report != nil && runs[0].notSupported == nil)
+    let cxl = runs[1]
+    #expect(cxl.error == nil, "no failure of the lab")
+    #expect(cxl.report == nil)
+    #expect(cxl.notSupported?.hasPrefix("kernel 5.10.0-lab lacks the CXL bus: CONFIG_CXL_BUS") == true)
+    #expect(q.log.map(\.1) == ["boot-memmap", "boot-memmap"], "the cxl guest never boots")
+    #expect(progress.all.contains { $0.hasPrefix("custom-tree-cxl: not supported: kernel 5.10.0-lab lacks the CXL bus") })
+    let table = LabSummary.table(runs)
+    #expect(table.contains("n/a: custom-tree cxl: kernel 5.10.0-lab lacks the CXL bus"))
+    #expect(table.split(separator: "\n").contains { $0.contains(" cxl ") && $0.contains("n/a") })
+    #expect(LabCheck.problems(runs).allSatisfy { !$0.contains("cxl") }, "a mode the kernel lacks is no check failure")
   }
 
   @Test func missingKernelPathIsAnError() throws {

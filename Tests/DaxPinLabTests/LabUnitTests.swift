@@ -56,7 +56,7 @@ struct LabUnitTests {
     #expect(q.kernelCommandLine.contains("memmap=512M!4096M memmap=512M!4672M memmap=512M!5248M memmap=512M!5888M"))
     #expect(!a.contains { $0.contains("nvdimm") })
 
-    let n = QEMUCommand(accel: .kvm, kernel: "/k", initrd: "/i", console: "/c", pmem: .nvdimm, nvdimmFiles: ["/a", "/b", "/c"])
+    let n = QEMUCommand(accel: .kvm, kernel: "/k", initrd: "/i", console: "/c", pmem: .nvdimm, pmemFiles: ["/a", "/b", "/c"])
     #expect(n.arguments.contains("q35,kernel-irqchip=split,nvdimm=on"))
     #expect(n.arguments.contains("kvm"))
     #expect(n.arguments[n.arguments.firstIndex(of: "-smp")! + 1] == "2")
@@ -74,6 +74,92 @@ struct LabUnitTests {
     #expect(q.kernelCommandLine.contains("cryptomgr.notests"))
     #expect(q.kernelCommandLine.contains("no_timer_check"))
     #expect(q.kernelCommandLine.contains("init_on_alloc=0 mitigations=off"))
+  }
+
+  @Test func qemuCommandLineVirtioPmem() {
+    let files = QEMUCommand.backingFiles(.virtioPmem, in: "/run/x")
+    #expect(files.map(\.path) == ["/run/x/virtio-pmem0.img", "/run/x/virtio-pmem1.img", "/run/x/virtio-pmem2.img"])
+    #expect(files.allSatisfy { $0.mib == LabLayout.standard.regionMiB })
+    let v = QEMUCommand(accel: .tcg, kernel: "/k", initrd: "/i", console: "/c", pmem: .virtioPmem, pmemFiles: files.map(\.path))
+    let a = v.arguments
+    #expect(a.contains("q35,kernel-irqchip=split"))
+    #expect(a.filter { $0.hasPrefix("virtio-pmem-pci,memdev=") }.count == 3)
+    #expect(a.contains("memory-backend-file,id=vpmem2,share=on,mem-path=/run/x/virtio-pmem2.img,size=512M,align=2M"))
+    #expect(a.contains("virtio-pmem-pci,memdev=vpmem2,id=virtio-pmem2"))
+    #expect(a[a.firstIndex(of: "-m")! + 1] == "1024M,slots=4,maxmem=5120M", "memory devices live in the hotplug area")
+    #expect(!v.kernelCommandLine.contains("memmap="))
+    #expect(!a.contains { $0.contains("nvdimm") || $0.contains("cxl") })
+    #expect(a[a.firstIndex(of: "-cpu")! + 1] == "max")
+  }
+
+  @Test func qemuCommandLineCXL() {
+    let files = QEMUCommand.backingFiles(.cxl, in: "/run/x")
+    #expect(files.map(\.path) == ["/run/x/cxl-pmem0.img", "/run/x/cxl-lsa0.img"])
+    #expect(files.map(\.mib) == [LabLayout.standard.cxlDeviceMiB, LabLayout.standard.cxlLabelMiB])
+    #expect(LabLayout.standard.cxlDeviceMiB >= LabLayout.standard.namespaceModes.count * LabLayout.standard.regionMiB, "one region holds every namespace")
+    #expect(QEMUCommand.backingFiles(.memmap, in: "/run/x").isEmpty)
+    let c = QEMUCommand(accel: .tcg, kernel: "/k", initrd: "/i", console: "/c", pmem: .cxl, pmemFiles: files.map(\.path))
+    let a = c.arguments
+    #expect(a.contains("q35,kernel-irqchip=split,cxl=on"))
+    #expect(a[a.firstIndex(of: "-cpu")! + 1] == "max,hypervisor=off", "the kernel commits no CXL region under a hypervisor")
+    #expect(a[a.firstIndex(of: "-m")! + 1] == "1024M")
+    #expect(a.contains("memory-backend-file,id=cxlmem0,share=on,mem-path=/run/x/cxl-pmem0.img,size=2048M,align=2M"))
+    #expect(a.contains("memory-backend-file,id=cxllsa0,share=on,mem-path=/run/x/cxl-lsa0.img,size=1M"))
+    #expect(a.contains("pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.0"))
+    #expect(a.filter { $0.hasPrefix("cxl-rp,") && $0.contains("bus=cxl.0") }.count == 2, "two root ports: a one-port bridge is a pass-through to 6.1")
+    #expect(a.contains("cxl-type3,bus=cxlrp0,memdev=cxlmem0,lsa=cxllsa0,id=cxl-pmem0,sn=1"))
+    // The window comes after the host bridge it targets.
+    let fmw = a.firstIndex(of: "cxl-fmw.0.targets.0=cxl.0,cxl-fmw.0.size=4G")
+    #expect(fmw != nil && fmw! > a.firstIndex(of: "pxb-cxl,bus_nr=12,bus=pcie.0,id=cxl.0")!)
+    #expect(c.kernelCommandLine.contains("pcie_ports=compat"))
+    #expect(c.kernelCommandLine.contains("daxpin.pmem=cxl"))
+    #expect(!QEMUCommand(accel: .tcg, kernel: "/k", initrd: "/i", console: "/c", pmem: .nvdimm).kernelCommandLine.contains("pcie_ports"))
+    var kvm = c
+    kvm.accel = .kvm
+    #expect(kvm.arguments[kvm.arguments.firstIndex(of: "-cpu")! + 1] == "host,hypervisor=off")
+  }
+
+  @Test func pmemModesNeedTheirDrivers() {
+    #expect(ModuleClosure.bus(.memmap) == ["nd_e820"])
+    #expect(ModuleClosure.bus(.nvdimm) == ["nfit"])
+    #expect(ModuleClosure.bus(.virtioPmem) == ["virtio_pci", "virtio_pmem"])
+    #expect(ModuleClosure.bus(.cxl) == ["cxl_acpi", "cxl_pci", "cxl_mem", "cxl_pmem"])
+    for mode in PmemMode.allCases {
+      #expect(ModuleClosure.wanted(pmem: mode).starts(with: ModuleClosure.bus(mode)), "the bus driver loads first")
+      #expect(ModuleClosure.wanted(pmem: mode).contains("device_dax"))
+    }
+    #expect(PmemMode(rawValue: "virtio-pmem") == .virtioPmem)
+    #expect(PmemMode.allCases.map(\.busProvider) == ["e820", "ACPI.NFIT", "virtio-pmem", "CXL"])
+  }
+
+  @Test func pmemSupportFromTheKernelConfig() {
+    let text = """
+      CONFIG_LIBNVDIMM=m
+      CONFIG_BLK_DEV_PMEM=m
+      CONFIG_X86_PMEM_LEGACY=m
+      CONFIG_ACPI_NFIT=m
+      CONFIG_VIRTIO_PMEM=m
+      # CONFIG_CXL_BUS is not set
+      CONFIG_LOCALVERSION="-x"
+      """
+    let config = PmemSupport.parseConfig(text)
+    #expect(config["CONFIG_CXL_BUS"] == "n")
+    #expect(config["CONFIG_VIRTIO_PMEM"] == "m")
+    #expect(config["CONFIG_LOCALVERSION"] == "\"-x\"")
+    for mode in [PmemMode.memmap, .nvdimm, .virtioPmem] { #expect(PmemSupport.missing(mode, release: "5.10.0-32-amd64", config: config) == nil) }
+    #expect(
+      PmemSupport.missing(.cxl, release: "5.10.0-32-amd64", config: config)
+        == "kernel 5.10.0-32-amd64 lacks the CXL bus: CONFIG_CXL_BUS, CONFIG_CXL_ACPI, CONFIG_CXL_PCI, CONFIG_CXL_MEM, CONFIG_CXL_PMEM, CONFIG_CXL_REGION not set")
+    // CXL without regions (5.x kernels that had the bus but no `cxl create-region`).
+    var older = config
+    for o in ["CONFIG_CXL_BUS", "CONFIG_CXL_ACPI", "CONFIG_CXL_PCI", "CONFIG_CXL_MEM", "CONFIG_CXL_PMEM"] { older[o] = "m" }
+    #expect(PmemSupport.missing(.cxl, release: "5.19.0", config: older) == "kernel 5.19.0 lacks CXL regions (cxl create-region; Linux 6.0 and later): CONFIG_CXL_REGION not set")
+    older["CONFIG_CXL_REGION"] = "y"
+    #expect(PmemSupport.missing(.cxl, release: "6.1.0", config: older) == nil)
+    #expect(PmemSupport.missing(.cxl, release: "6.1.0", config: nil) == nil, "an unknown config: the boot finds out")
+    var noVirtio = config
+    noVirtio["CONFIG_VIRTIO_PMEM"] = nil
+    #expect(PmemSupport.missing(.virtioPmem, release: "r", config: noVirtio) == "kernel r lacks the virtio-pmem driver: CONFIG_VIRTIO_PMEM not set")
   }
 
   @Test func accelAuto() {
@@ -204,6 +290,13 @@ struct LabUnitTests {
     #expect(a.count < 1024)
     let text = String(decoding: a, as: UTF8.self)
     #expect(text.contains("PMEM_MODE=nvdimm"))
+    #expect(text.contains("REGIONS=\"3\""))
+    let cxl = String(decoding: Initramfs.runArchive(pmem: .cxl, modules: []), as: UTF8.self)
+    #expect(cxl.contains("PMEM_MODE=cxl"))
+    #expect(cxl.contains("REGIONS=\"1\""), "one CXL region carved into the namespaces")
+    #expect(cxl.contains("NAMESPACES=\"fsdax fsdax devdax\""))
+    #expect(cxl.contains("NAMESPACE_MIB=\"512\""))
+    #expect(String(decoding: Initramfs.runArchive(pmem: .virtioPmem, modules: []), as: UTF8.self).contains("PMEM_MODE=virtio-pmem"))
     #expect(text.contains("MODULES=\"/lib/modules/6.1/kernel/drivers/acpi/nfit/nfit.ko\""))
     #expect(Initramfs.guestModulePath("/c/root/usr/lib/modules/6.1/kernel/fs/xfs/xfs.ko.xz", release: "6.1") == "/lib/modules/6.1/kernel/fs/xfs/xfs.ko")
     #expect(Initramfs.guestModulePath("/elsewhere/xfs.ko", release: "6.1") == nil)

@@ -55,7 +55,10 @@ func regions(_ s: String) throws -> [[String: Any]] {
   try #require(try json(s)["regions"] as? [[String: Any]])
 }
 
-@Suite("daxpin check, end to end", .serialized)
+/// Nested in ProbeCommandTests: `--probe` runs real probes, and the leftover checks must not see
+/// another serialized suite's scratch names (.daxpin-* in /dev/shm) while it runs.
+extension ProbeCommandTests {
+@Suite("daxpin check, end to end")
 struct CheckCommandTests {
   @Test(.enabled(if: kernelHas65Rule, "the 6.5 rule decides this case"))
   func sharedPageCacheIsRefusedWithEFAULT() throws {
@@ -223,6 +226,7 @@ struct CheckCommandTests {
     #expect((j["devices"] as? [Any])?.isEmpty == true)
     #expect((j["notes"] as? [String])?.first == "no device is passed through: nothing is long-term pinned; each region is predicted as if one were, through the VFIO container (vfio-type1v2)")
   }
+}
 }
 
 extension Array {

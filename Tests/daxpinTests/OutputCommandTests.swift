@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 import Testing
 
-/// The report producer: the fake backend's full run (196 probes, ~125 KiB of JSON: more than a
+/// The report producer: the fake backend's full run (`fullRunCells` probes, over 200 KiB of JSON: more than a
 /// pipe holds), any user, nothing touched.
 let fakeProbe = ["probe", "--backend", "fake", "--profile", "linux-6.1"]
 
@@ -195,7 +195,7 @@ struct OutputCommandTests {
     #expect(child.stderr == "")
     let printed = try String(contentsOfFile: stdout, encoding: .utf8)
     #expect(String(decoding: received, as: UTF8.self) == printed)
-    #expect(try ReportJSON.decode(Report.self, from: printed).probes.count == 196)
+    #expect(try ReportJSON.decode(Report.self, from: printed).probes.count == fullRunCells)
     #expect(fileType(fifo) == S_IFIFO)
   }
 

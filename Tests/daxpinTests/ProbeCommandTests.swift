@@ -130,7 +130,7 @@ struct ProbeCommandTests {
     #expect(jl.stdout.split(separator: "\n").count == MemoryKind.allCases.count * 2)
   }
   @Test func usageErrors() throws {
-    #expect(try Run.daxpin(["probe", "--interface", "rdma"]).status == 64)
+    #expect(try Run.daxpin(["probe", "--interface", "infiniband"]).status == 64)
     #expect(try Run.daxpin(["probe", "--kind", "fsdax"]).status == 64)
   }
 }
@@ -144,7 +144,7 @@ struct FakeProbeCommandTests {
     let report = try ReportJSON.decode(Report.self, from: r.stdout)
     #expect(report.isSimulated)
     #expect(report.backend == .fake)
-    #expect(report.probes.count == 196)
+    #expect(report.probes.count == fullRunCells)
     #expect(report.probes.first { $0.id == "vfio-type1v2.fsdax-xfs-shared.rw" }?.errnoName == "EOPNOTSUPP")
     #expect(report.probes.first { $0.id == "vfio-type1v2.devdax.rw" }?.outcome == .pinned)
   }

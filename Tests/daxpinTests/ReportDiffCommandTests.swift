@@ -30,7 +30,16 @@ struct ReportDiffCommandTests {
         io_uring.fsdax-ext4-private-cow.rw: refused EOPNOTSUPP → pinned
         io_uring.fsdax-xfs-private-cow.rw: refused EOPNOTSUPP → pinned
         io_uring.devdax.rw: refused EOPNOTSUPP → pinned
-        7 of 196 cells changed
+        rdma.hugetlb-2m.ro: refused EFAULT → pinned
+        rdma.memfd.ro: refused EFAULT → pinned
+        rdma.tmpfs-shared.ro: refused EFAULT → pinned
+        rdma.pagecache-shared.rw: pinned → refused EFAULT
+        rdma.pagecache-shared.ro: refused EFAULT → pinned
+        rdma.fsdax-ext4-private-cow.ro: refused EOPNOTSUPP → pinned
+        rdma.fsdax-xfs-private-cow.ro: refused EOPNOTSUPP → pinned
+        rdma.devdax.ro: refused EFAULT → pinned
+        af_xdp.pagecache-shared.rw: pinned → refused EFAULT
+        16 of \(fullRunCells) cells changed
 
         """)
     let json = try Run.daxpin(["report", "diff", "--json", old, new])
@@ -38,9 +47,9 @@ struct ReportDiffCommandTests {
     let object = try #require(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
     #expect(object["schema"] as? String == "daxpin/diff")
     #expect(object["simulated"] as? Bool == true)
-    #expect(object["compared"] as? Int == 196)
+    #expect(object["compared"] as? Int == fullRunCells)
     let changes = try #require(object["changes"] as? [[String: Any]])
-    #expect(changes.count == 7)
+    #expect(changes.count == 16)
     let first = changes[0]
     #expect(first["id"] as? String == "vfio-type1.pagecache-shared.rw")
     #expect((first["old"] as? [String: Any])?["outcome"] as? String == "pinned")
@@ -61,7 +70,7 @@ struct ReportDiffCommandTests {
     let path = try files.write("a.json", files.fakeText)
     let r = try Run.daxpin(["report", "diff", path, path])
     #expect(r.status == 0)
-    #expect(r.stdout.hasSuffix("no cell changed (196 compared)\n"))
+    #expect(r.stdout.hasSuffix("no cell changed (\(fullRunCells) compared)\n"))
     let json = try Run.daxpin(["report", "diff", "--json", path, path])
     #expect(json.status == 0)
     #expect(json.stdout.contains("\"changes\" : [\n\n  ]") || json.stdout.contains("\"changes\" : []"))

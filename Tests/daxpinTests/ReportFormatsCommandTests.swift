@@ -70,8 +70,8 @@ struct ReportFormatsCommandTests {
       case .error: #expect(!result.ok && result.directive == "ERROR", "\(p.id)")
       }
     }
-    #expect(doc.results.filter { $0.notes.first?.contains("UNSAFE") == true }.count == 20)
-    #expect(doc.trailing == ["Totals: pass:30 fail:28 xfail:0 xpass:0 skip:138 error:0"])
+    #expect(doc.results.filter { $0.notes.first?.contains("UNSAFE") == true }.count == 16)
+    #expect(doc.trailing == ["Totals: pass:80 fail:24 xfail:0 xpass:0 skip:130 error:0"])
     #expect(r.stdout.contains("\n# SIMULATED: fake backend (simulated: linux-4.14), not a real kernel's answer\n"))
 
     let pass = try Run.daxpin(["probe", "--backend", "fake", "--profile", "linux-6.1", "--format", "ktap"])
@@ -94,9 +94,9 @@ struct ReportFormatsCommandTests {
       try ReportJSON.decode(Report.self, from: r.stdout).probes.map { "\($0.id) \($0.outcome) \($0.errnoName ?? "") \($0.verdict)" }
     }
     #expect(try cells(a) == cells(b))
-    #expect(try cells(a).count == 196)
+    #expect(try cells(a).count == fullRunCells)
     let text = try Run.daxpin(["probe", "--backend", "fake", "--profile", "linux-6.1", "--format", "text"])
-    #expect(text.stdout.contains("daxpin: 84 pass, 0 fail, 112 skip, 0 error on 6.1.176-daxpin-fake"))
+    #expect(text.stdout.contains("daxpin: 130 pass, 0 fail, 104 skip, 0 error on 6.1.176-daxpin-fake"))
     let both = try Run.daxpin(["probe", "--backend", "fake", "--json", "--format", "ktap"])
     #expect(both.status == 64)
     #expect(both.stderr.contains("--json is --format json; it cannot go with --format ktap"))
@@ -117,7 +117,7 @@ struct ReportFormatsCommandTests {
     #expect(r.status == 0)
     #expect(r.stdout.hasPrefix("KTAP version 1\n"))
     let saved = try ReportJSON.decode(Report.self, from: String(contentsOfFile: path, encoding: .utf8))
-    #expect(saved.probes.count == 196)
+    #expect(saved.probes.count == fullRunCells)
   }
 
   @Test(.enabled(if: External.xmllint != nil, "xmllint is not installed (scripts/setup.sh installs libxml2-utils)"))
@@ -129,8 +129,8 @@ struct ReportFormatsCommandTests {
     #expect(junit.status == 1)
     #expect(try Self.xsdProblems(junit.stdout, in: files.dir) == nil)
     #expect(Self.count("<testsuite ", in: junit.stdout) == 2)
-    #expect(Self.count("<testcase ", in: junit.stdout) == 392)
-    #expect(junit.stdout.contains(#"<testsuites name="daxpin" tests="392" failures="28" errors="0" skipped="250""#))
+    #expect(Self.count("<testcase ", in: junit.stdout) == 2 * fullRunCells)
+    #expect(junit.stdout.contains(#"<testsuites name="daxpin" tests="468" failures="24" errors="0" skipped="234""#))
 
     let ktap = try Run.daxpin(["report", "ktap", old, new])
     #expect(ktap.status == 1)
@@ -138,7 +138,7 @@ struct ReportFormatsCommandTests {
     #expect(doc.plan == 2)
     #expect(doc.results.map(\.ok) == [false, true])
     #expect(doc.results.map(\.name) == ["SIMULATED 4.14.0-daxpin-fake on daxpin-fake", "SIMULATED 6.1.176-daxpin-fake on daxpin-fake"])
-    #expect(doc.results.map { $0.subtest?.plan } == [196, 196])
+    #expect(doc.results.map { $0.subtest?.plan } == [fullRunCells, fullRunCells])
     #expect(doc.results[1].subtest?.results.allSatisfy(\.ok) == true)
 
     // One report: the same document `probe --format ktap` prints.
@@ -171,12 +171,12 @@ struct ReportFormatsCommandTests {
     let junit = try Run.daxpin(["report", "junit", path])
     #expect(junit.status == 1)
     #expect(try Self.xsdProblems(junit.stdout, in: files.dir) == nil)
-    #expect(Self.count("<testcase ", in: junit.stdout) == 196)
+    #expect(Self.count("<testcase ", in: junit.stdout) == fullRunCells)
     #expect(junit.stdout.contains("hostname=\"h&quot;o&lt;s&gt;t&amp;&#39;␁␊# not ok 99 injected\u{FFFD}]]&gt;\""))
 
     let ktap = try Run.daxpin(["report", "ktap", path])
     let doc = try KTAPDocument.parse(ktap.stdout)
-    #expect(doc.plan == 196)
+    #expect(doc.plan == fullRunCells)
     #expect(!doc.results[0].ok)
     #expect(
       doc.results[0].notes == [

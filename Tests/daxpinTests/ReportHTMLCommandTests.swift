@@ -37,8 +37,8 @@ struct ReportHTMLCommandTests {
     let lines = try #require(External.selftest(dom), "no <pre id=\"selftest\"> in the rendered page:\n\(dom.prefix(2000))")
     let v = Self.values(lines)
     #expect(lines.last == "done")
-    #expect(v["cells"] == "392", "one cell per probe: 2 reports × 196")
-    #expect(v["opened"] == "392", "every cell opens its own details")
+    #expect(v["cells"] == "\(2 * fullRunCells)", "one cell per probe: 2 reports × \(fullRunCells)")
+    #expect(v["opened"] == "\(2 * fullRunCells)", "every cell opens its own details")
     #expect(v["unsafe"] == "20", "linux-4.14's 20 UNSAFE cells are marked (16 pins, 4 truncate-held)")
     #expect(v["broken"] == "0", "\(lines.filter { $0.hasPrefix("broken:") })")
     #expect(v["errors"] == "0", "\(lines)")
@@ -62,8 +62,8 @@ struct ReportHTMLCommandTests {
     #expect(try Run.daxpin(["report", "html", "--output", page, real]).status == 0)
     let lines = try #require(External.selftest(External.renderedDOM(page, fragment: "#selftest")))
     let v = Self.values(lines)
-    #expect(v["cells"] == "196")
-    #expect(v["opened"] == "196")
+    #expect(v["cells"] == "\(fullRunCells)")
+    #expect(v["opened"] == "\(fullRunCells)")
     #expect(v["unsafe"] == "0")
     #expect(v["unsafe-banner"] == "no")
     #expect(v["simulated-banner"] == "no")
@@ -100,8 +100,8 @@ struct ReportHTMLCommandTests {
     #expect(dom.contains("&lt;b id=\"pwned-reason\"&gt;bold&lt;/b&gt;&amp;amp;"))
     #expect(!dom.contains("<title>pwned</title>"))
     let v = Self.values(try #require(External.selftest(dom)))
-    #expect(v["cells"] == "196")
-    #expect(v["opened"] == "196")
+    #expect(v["cells"] == "\(fullRunCells)")
+    #expect(v["opened"] == "\(fullRunCells)")
     #expect(v["errors"] == "0")
   }
 
@@ -131,7 +131,7 @@ struct ReportHTMLCommandTests {
     #expect(r.status == 0)
     #expect(r.stdout.hasPrefix("<!DOCTYPE html>"))
     #expect(r.stdout.contains("id=\"simulated-banner\""))
-    #expect(r.stdout.components(separatedBy: "<button type=\"button\" class=\"cell ").count - 1 == 196)
+    #expect(r.stdout.components(separatedBy: "<button type=\"button\" class=\"cell ").count - 1 == fullRunCells)
   }
 }
 

@@ -120,7 +120,7 @@ struct ReportMatrixCommandTests {
     let files = try MatrixFiles()
     let path = try files.write("fake.json", files.fakeText)
     let byPath = try Run.daxpin(["report", "matrix", "--jsonl", path])
-    #expect(byPath.stdout.split(separator: "\n").count == 196)
+    #expect(byPath.stdout.split(separator: "\n").count == fullRunCells)
     // <(...) is /dev/fd/N: a pipe, with no size and no seek.
     let substituted = try Run.shell(#"exec "$DAXPIN" report matrix --jsonl <(cat '\#(path)')"#)
     #expect(substituted.status == 0)
@@ -257,10 +257,10 @@ struct ReportMatrixCommandTests {
     let r = try Run.daxpin(["report", "matrix", "--jsonl", path])
     #expect(r.status == 0)
     let rows = try r.stdout.split(separator: "\n").map { try ReportJSON.decode(Matrix.Row.self, from: String($0)) }
-    #expect(rows.count == 196)
+    #expect(rows.count == fullRunCells)
     let capped = String(repeating: "A", count: 253) + "…"
     #expect(rows.allSatisfy { $0.host == capped })
-    #expect(r.stdout.utf8.count < 196 * 1024)
+    #expect(r.stdout.utf8.count < fullRunCells * 1024)
   }
 
   @Test func inputOverTheCapIsRefusedUnread() throws {

@@ -80,6 +80,15 @@ extension ProbeCommandTests {
       kernel: "debian-6.1", packageVersion: "6.1.176-1", pmem: "nvdimm", accel: "tcg", accelReason: "no /dev/kvm", bootSeconds: 12.5, probeSeconds: 5,
       totalSeconds: 27.25, initramfsBytes: 12_345_678)
     paths.append(try files.write("lab.json", ReportJSON.encode(lab)))
+    // Every pmem mode, with what the lab always fills in (`boot`) and what `--timings` adds.
+    for mode in PmemMode.allCases {
+      lab.lab = LabInfo(
+        kernel: "debian-6.12", packageVersion: "6.12.107-1", pmem: mode.rawValue, accel: "tcg", accelReason: "no /dev/kvm", bootSeconds: 7,
+        probeSeconds: 3.3, totalSeconds: 32.9, initramfsBytes: 44_000_000, boot: "pvh",
+        timings: [LabTiming(step: "kernel", seconds: 4.71), LabTiming(step: "mkfs", seconds: 9.16)], prepareSeconds: 1.77, initramfsCached: true)
+      lab.lab?.qemuCPUSeconds = 15.29
+      paths.append(try files.write("lab-\(mode.rawValue).json", ReportJSON.encode(lab)))
+    }
     // The report `report matrix` tests edit into a real one.
     paths.append(try files.write("edited-real.json", json: files.real))
     // A real probe on this machine (root: every interface; otherwise it exits 2 and is skipped).
@@ -89,7 +98,7 @@ extension ProbeCommandTests {
       #expect([0, 1, 4].contains(r.status), "\(r.stderr)")
       paths.append(path)
     }
-    #expect(paths.count == ReportSchemaTests.profiles.count * ReportSchemaTests.topologies.count + 3 + (isRoot ? 1 : 0))
+    #expect(paths.count == ReportSchemaTests.profiles.count * ReportSchemaTests.topologies.count + 3 + PmemMode.allCases.count + (isRoot ? 1 : 0))
     let v = try External.validateJSON(schema: ReportSchemaTests.schema, files: paths)
     #expect(v.status == 0, "\(v.stdout)\(v.stderr)")
     #expect(v.stdout == "valid \(paths.count)\n")

@@ -81,6 +81,13 @@ int cvfio_io_uring_setup(uint32_t entries, struct io_uring_params *params);
 int cvfio_io_uring_register_buffers(int ring_fd, const struct iovec *iovecs, uint32_t count);
 int cvfio_io_uring_unregister_buffers(int ring_fd);
 
+/* ---- AF_XDP UMEM ---- */
+/* socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0). */
+int cvfio_xdp_socket(void);
+/* setsockopt(SOL_XDP, XDP_UMEM_REG) with struct xdp_umem_reg (headroom 0, flags 0, no TX metadata):
+   the kernel pins the UMEM (xdp_umem_pin_pages). */
+int cvfio_xdp_umem_reg(int fd, uint64_t addr, uint64_t len, uint32_t chunk_size);
+
 /* ---- syscalls glibc hides behind _GNU_SOURCE ---- */
 /* statx(STATX_BASIC_STATS) of path; the attribute bits the kernel knows and sets. */
 int cvfio_statx(int dirfd, const char *path, int flags, uint32_t *mode, uint64_t *attributes,

@@ -106,6 +106,8 @@ public struct CheckRun {
       return inventory.ioUring.available ? nil : "io_uring is not available here (\(inventory.ioUring.setupErrno ?? "io_uring_setup failed"))"
     case .truncateHeld:
       return "truncate-held is a safety probe, not a VMM's pin path"
+    case .rdma, .rdmaODP, .afXDP:
+      return "\(interface.rawValue) is not a VM's DMA path: `daxpin check` predicts VFIO and iommufd"
     }
   }
 

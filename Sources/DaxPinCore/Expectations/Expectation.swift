@@ -2,7 +2,7 @@ import SystemPackage
 
 /// What a kernel *should* do with one probe, and where that belief comes from.
 public struct Expectation: Codable, Sendable, Equatable {
-  /// `pinned` or `refused`.
+  /// `pinned`, `refused` or `on-demand`.
   public var outcome: Outcome
   /// The errno of an expected refusal.
   public var errno: Int32?
@@ -14,6 +14,10 @@ public struct Expectation: Codable, Sendable, Equatable {
 
   public static func pinned(origin: String, basis: String) -> Self {
     Expectation(outcome: .pinned, errno: nil, errnoName: nil, origin: origin, basis: basis)
+  }
+  /// A registration expected to succeed without a pin (ODP).
+  public static func onDemand(origin: String, basis: String) -> Self {
+    Expectation(outcome: .onDemand, errno: nil, errnoName: nil, origin: origin, basis: basis)
   }
   public static func refused(_ e: Errno, origin: String, basis: String) -> Self {
     Expectation(outcome: .refused, errno: e.rawValue, errnoName: e.name, origin: origin, basis: basis)

@@ -11,6 +11,7 @@ public enum Expectations {
     switch rule.expect {
     case .refused: return .refused(rule.errno!, origin: rule.origin, basis: rule.basis)
     case .waited, .completed: return Expectation(outcome: rule.expect, errno: nil, errnoName: nil, origin: rule.origin, basis: rule.basis)
+    case .onDemand: return .onDemand(origin: rule.origin, basis: rule.basis)
     default: return .pinned(origin: rule.origin, basis: rule.basis)
     }
   }
@@ -23,6 +24,8 @@ public enum Expectations {
     switch i {
     case .ioUring: f.atLeast(6, 5)
     case .iommufd, .iommufdCompat: true
+    // ib_umem_get: pin_user_pages_fast(FOLL_LONGTERM) since 5.6 ("RDMA/umem: use pin_user_pages_fast").
+    case .rdma: true
     default: false
     }
   }
@@ -51,7 +54,21 @@ public enum Expectations {
     basis: "FOLL_LONGTERM migrates pages out of ZONE_MOVABLE before pinning them (\"mm/gup: migrate pinned pages out of movable zone\", d1e153fea2a8, 5.13, 2021; before it only CMA pages were migrated)"
   )
 
+  /// Interfaces whose pin always asks for FOLL_WRITE, whatever the access: io_uring's fixed
+  /// buffers and AF_XDP's UMEM (`xdp_umem_pin_pages`: FOLL_WRITE | FOLL_LONGTERM).
+  static func alwaysPinsForWriting(_ i: Interface) -> Bool { i == .ioUring || i == .afXDP }
+
+  /// Before 6.2 ("RDMA/umem: remove FOLL_FORCE usage") ib_umem_get pinned every region with
+  /// FOLL_WRITE, adding FOLL_FORCE for a region without write access; from 6.2 a read-only region
+  /// is pinned for reading only.
+  static func rdmaPinsReadOnlyForWriting(_ f: KernelFeatures) -> Bool { !f.atLeast(6, 2) }
+
   static let pinRules: [ExpectationRule] = [
+    ExpectationRule(
+      origin: "ib-umem-odp",
+      basis: "IBV_ACCESS_ON_DEMAND: ib_umem_odp_get takes no page reference; the device faults pages through hmm_range_fault and MMU notifiers invalidate them",
+      applies: { id, _ in id.interface == .rdmaODP },
+      expect: .onDemand),
     ExpectationRule(
       origin: "memfd-only",
       basis: "IOMMU_IOAS_MAP_FILE pins through memfd_pin_folios, which takes shmem and hugetlbfs files",
@@ -67,7 +84,7 @@ public enum Expectations {
       basis: "the written MAP_PRIVATE pages are anonymous copies; pin_user_pages_fast pins them without checking the DAX VMA",
       applies: { id, f in
         id.kind.isCopyOnWrite && pinsFastFirst(id.interface, f)
-          && (id.access == .rw || id.interface != .ioUring)
+          && (id.access == .rw || (id.interface != .ioUring && !(id.interface == .rdma && rdmaPinsReadOnlyForWriting(f))))
       },
       expect: .pinned),
     ExpectationRule(
@@ -75,14 +92,30 @@ public enum Expectations {
       basis: "check_vma_flags: FOLL_LONGTERM on a VMA where vma_is_fsdax() (since 4.16 for VFIO, all io_uring)",
       applies: { id, f in
         // Before 5.11 the fsdax test ran after the pages were pinned (check_dax_vmas), so an
-        // io_uring pin of a read-only buffer failed first on FOLL_WRITE (lab: Debian 5.10.223).
-        id.kind.isFilesystemDAX && !(id.interface == .ioUring && id.access == .ro && !f.atLeast(5, 11))
+        // io_uring pin of a read-only buffer failed first on FOLL_WRITE (lab: Debian 5.10.223);
+        // so does AF_XDP's, and an RDMA region's of a read-only shared mapping (FOLL_FORCE
+        // writes only through a private mapping).
+        id.kind.isFilesystemDAX && !(id.access == .ro && !f.atLeast(5, 11)
+          && (alwaysPinsForWriting(id.interface) || (id.interface == .rdma && id.kind.isShared)))
       },
       expect: .refused, errno: .notSupported),
     ExpectationRule(
       origin: "io_uring-write-pin",
       basis: "io_uring pins every buffer with FOLL_WRITE; the ro buffer is mapped PROT_READ",
       applies: { id, _ in id.interface == .ioUring && id.access == .ro },
+      expect: .refused, errno: .badAddress),
+    ExpectationRule(
+      origin: "xdp-umem-write-pin",
+      basis: "xdp_umem_pin_pages pins the UMEM with FOLL_WRITE | FOLL_LONGTERM; the ro buffer is mapped PROT_READ",
+      applies: { id, _ in id.interface == .afXDP && id.access == .ro },
+      expect: .refused, errno: .badAddress),
+    ExpectationRule(
+      origin: "ib-umem-write-force",
+      basis: "before 6.2 ib_umem_get pins a region without write access with FOLL_WRITE | FOLL_FORCE, which check_vma_flags refuses for a read-only MAP_SHARED mapping, and from 6.0 for hugetlb (\"mm/gup: disallow FOLL_FORCE|FOLL_WRITE on hugetlb mappings\"; lab: Debian 6.1.176)",
+      applies: { id, f in
+        id.interface == .rdma && id.access == .ro && rdmaPinsReadOnlyForWriting(f)
+          && (id.kind.isShared || (id.kind == .hugetlb2m && f.atLeast(6, 0)))
+      },
       expect: .refused, errno: .badAddress),
     ExpectationRule(
       origin: "io_uring-file-policy",

@@ -41,12 +41,16 @@ struct LineEvidence: Equatable {
   var backing: Backing?
   /// `/dev/daxX.Y` as the line spells it.
   var devdaxPath: String?
+  /// Which check of device-DAX's mmap the kernel's own line names: `attempted private mapping`
+  /// (true) or `unaligned vma` (false).
+  var devdaxPrivateMapping: Bool?
 
   init(_ line: ScannedLine) {
     region = Self.region(line)
     dax = Self.dax(line)
     backing = Self.backing(line, dax: dax)
     devdaxPath = Self.devdaxPath(line)
+    devdaxPrivateMapping = line.hasAny(.daxFailPrivate) ? true : line.hasAny(.daxFailUnaligned) ? false : nil
     let m = Self.memory(line, region: region)
     memory = m?.0
     memoryEvidence = m?.1

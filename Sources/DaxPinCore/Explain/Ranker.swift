@@ -3,7 +3,7 @@ import SystemPackage
 /// One candidate cause of a recognised line, ranked: the kernel rule, whether it holds on the
 /// kernel the line is judged against, the fix, and the daxpin command that shows it.
 public struct RankedCause: Codable, Sendable, Equatable {
-  public var cause: PinFailureCause
+  public var cause: PinCause
   public var confidence: Confidence
   /// The errno the rule answers with.
   public var errnoName: String?
@@ -29,7 +29,7 @@ public struct RankedCause: Codable, Sendable, Equatable {
 
   public init(from decoder: Decoder) throws {
     let c = try decoder.container(keyedBy: CodingKeys.self)
-    cause = try c.decode(PinFailureCause.self, forKey: .cause)
+    cause = try c.decode(PinCause.self, forKey: .cause)
     confidence = try c.decode(Confidence.self, forKey: .confidence)
     errnoName = try c.decodeIfPresent(String.self, forKey: .errnoName)
     rule = try c.decode(String.self, forKey: .rule)
@@ -42,7 +42,7 @@ public struct RankedCause: Codable, Sendable, Equatable {
   }
 
   init(
-    cause: PinFailureCause, score: Int, errno: Errno?, rule: String, origin: String?, appliesHere: Bool?, fix: String,
+    cause: PinCause, score: Int, errno: Errno?, rule: String, origin: String?, appliesHere: Bool?, fix: String,
     command: String?
   ) {
     self.cause = cause
@@ -140,7 +140,7 @@ struct Ranker {
 
   /// A candidate before it is ranked.
   struct Candidate {
-    var cause: PinFailureCause
+    var cause: PinCause
     var score: Int
     var reading: UnknownReading? = nil
   }
@@ -149,14 +149,14 @@ struct Ranker {
     let path = r.recogniser.path
     var c: [Candidate] = []
     var tell: [String] = []
-    func add(_ cause: PinFailureCause, _ score: Int) { c.append(Candidate(cause: cause, score: score)) }
+    func add(_ cause: PinCause, _ score: Int) { c.append(Candidate(cause: cause, score: score)) }
     func unknown(_ reading: UnknownReading, _ score: Int) { c.append(Candidate(cause: .unknown, score: score, reading: reading)) }
     let what = e.region.map { "`\($0.capped(toBytes: 64).withVisibleControls)`" } ?? "it"
 
     switch r.effectiveErrno {
     case .notSupported?:
       if path == .ioUring {
-        if PinFailureCause.ioUringFileBacked.applies(on: kernel) == false {
+        if PinCause.ioUringFileBacked.applies(on: kernel) == false {
           add(.fsdaxLongtermPin, 85)
           add(.ioUringFileBacked, 10)
         } else if e.dax == .fsdax || e.dax == .pmem {
@@ -176,7 +176,7 @@ struct Ranker {
       }
 
     case .badAddress?:
-      let writeback = PinFailureCause.fileWritebackPin.applies(on: kernel)
+      let writeback = PinCause.fileWritebackPin.applies(on: kernel)
       // io_uring and RDMA register a process's own buffers: memory, unless the line says BAR.
       let memory = e.memory ?? (path == .ioUring || path == .rdma ? .guestRAM : nil)
       switch memory {
@@ -251,10 +251,12 @@ struct Ranker {
       }
 
     case .invalidArgument?:
-      if r.recogniser == .kernelDevdaxCheckVMA {
-        add(.devdaxAlignment, 95)
+      if r.recogniser == .kernelDevdaxCheckVMA, let isPrivate = e.devdaxPrivateMapping {
+        add(isPrivate ? .devdaxPrivateMapping : .devdaxAlignment, 95)
       } else if e.dax == .devdax {
+        // memory-backend-file maps MAP_PRIVATE unless share=on: a common way to the same EINVAL.
         add(.devdaxAlignment, 85)
+        add(.devdaxPrivateMapping, 60)
         unknown(r.recogniser == .qemuBackingStore ? .mmapRefused(.invalidArgument) : .iovaInvalid, 20)
       } else if e.memory == .mmio || e.memory == .mmioGuess {
         unknown(.barOutsideIOMMU, 75)
@@ -275,7 +277,7 @@ struct Ranker {
       }
       if c.count > 1 {
         tell.append(
-          "EINVAL from device-DAX is a private or unaligned mapping (`daxctl list` shows the device's align); from ordinary memory it is an IOVA the IOMMU cannot map (compare it with /sys/kernel/iommu_groups/*/reserved_regions).")
+          "EINVAL from device-DAX is an unaligned mapping (`daxctl list` shows the device's align) or a private one (QEMU's share=off, memory-backend-file's default): the kernel's own line says which, `dax_mmap: fail, unaligned vma` or `fail, attempted private mapping`; from ordinary memory it is an IOVA the IOMMU cannot map (compare it with /sys/kernel/iommu_groups/*/reserved_regions).")
       }
 
     case let other?:
@@ -323,7 +325,7 @@ struct Ranker {
   }
 
   /// The daxpin command that shows `cause` on this host, through the line's pinning path.
-  func command(_ cause: PinFailureCause, path: PinPath?, evidence: LineEvidence) -> String? {
+  func command(_ cause: PinCause, path: PinPath?, evidence: LineEvidence) -> String? {
     let interface = (path?.probeInterface ?? .vfioType1v2).rawValue
     switch cause {
     case .fsdaxLongtermPin:
@@ -334,7 +336,7 @@ struct Ranker {
       return "daxpin probe --interface io_uring --kind pagecache-shared --kind devdax --access rw"
     case .memlockLimit, .dmaEntryLimit:
       return "daxpin inventory"
-    case .devdaxAlignment:
+    case .devdaxAlignment, .devdaxPrivateMapping:
       if let dev = evidence.devdaxPath {
         return "daxpin probe --interface vfio-type1v2 --kind devdax --devdax \(dev) --access rw"
       }

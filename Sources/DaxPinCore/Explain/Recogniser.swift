@@ -14,14 +14,14 @@ public enum PinPath: String, Codable, Sendable {
   /// RDMA memory registration (`ibv_reg_mr`, the kernel's `ib_umem_get`).
   case rdma
 
-  /// The daxpin interface whose probe takes the same path. RDMA's `ib_umem_get` pins with
-  /// `pin_user_pages_fast(FOLL_LONGTERM)`, the same GUP rules io_uring meets, and io_uring needs
-  /// no device.
+  /// The daxpin interface whose probe takes the same path: RDMA's is `rdma` itself (`ibv_reg_mr`
+  /// on the first RDMA device; soft-RoCE will do).
   var probeInterface: Interface {
     switch self {
     case .vfioType1, .vfio: .vfioType1v2
     case .iommufd: .iommufd
-    case .ioUring, .rdma: .ioUring
+    case .ioUring: .ioUring
+    case .rdma: .rdma
     }
   }
 }

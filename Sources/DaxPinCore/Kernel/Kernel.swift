@@ -63,6 +63,11 @@ public protocol Kernel: Sendable {
   func vma(_ mapping: Mapping) -> Result<VMAInfo, Errno>
   /// `VmPin` and `VmLck` of this process; nil where /proc does not say.
   func pinAccounting() -> PinAccounting?
+  /// `madvise(2)` with `MADV_HUGEPAGE` or `MADV_NOHUGEPAGE` over the whole mapping.
+  func advise(_ mapping: Mapping, _ advice: MemoryAdvice) -> Result<Void, Errno>
+  /// `MemAvailable` of `/proc/meminfo` in bytes: what can be faulted in without swapping; nil
+  /// where /proc does not say.
+  func memoryAvailable() -> Int?
 
   // MARK: VFIO container and group
 
@@ -119,6 +124,24 @@ public protocol Kernel: Sendable {
   /// `io_uring_register(IORING_UNREGISTER_BUFFERS)`.
   func ioUringUnregisterBuffers(_ ring: FileDescriptor) -> Result<Void, Errno>
 
+  // MARK: RDMA (libibverbs) and AF_XDP
+
+  /// libibverbs: `ibv_get_device_list`, `ibv_open_device` of the first device, `ibv_alloc_pd`
+  /// and `ibv_query_device_ex` (its `odp_caps`). ELIBACC: libibverbs is not installed; ENODEV: no
+  /// RDMA device.
+  func rdmaOpen() -> Result<RDMAContext, Errno>
+  /// `ibv_reg_mr` of `mapping` in the context's protection domain: `ib_umem_get` pins the pages
+  /// long-term (or, with `IBV_ACCESS_ON_DEMAND`, `ib_umem_odp_get` registers them unpinned).
+  func rdmaRegisterMR(_ context: RDMAContext, _ mapping: Mapping, access: RDMAAccess) -> Result<RDMAMemoryRegion, Errno>
+  /// `ibv_dereg_mr`: unpins what `rdmaRegisterMR` pinned.
+  func rdmaDeregisterMR(_ region: RDMAMemoryRegion) -> Result<Void, Errno>
+  /// `ibv_dealloc_pd` and `ibv_close_device`.
+  func rdmaClose(_ context: RDMAContext)
+  /// `socket(AF_XDP, SOCK_RAW | SOCK_CLOEXEC, 0)`: EAFNOSUPPORT without CONFIG_XDP_SOCKETS.
+  func xdpSocket() -> Result<FileDescriptor, Errno>
+  /// `setsockopt(SOL_XDP, XDP_UMEM_REG)` of `mapping` in chunks of `chunkSize`, no headroom:
+  /// `xdp_umem_pin_pages` pins the UMEM until the socket is closed.
+  func xdpRegisterUMEM(_ socket: FileDescriptor, _ mapping: Mapping, chunkSize: UInt32) -> Result<Void, Errno>
   // MARK: page frames, movable memory, truncate under a held page
 
   /// `mbind(2)` of `mapping` with `MPOL_BIND` to NUMA node `node` (`MPOL_MF_STRICT`), before

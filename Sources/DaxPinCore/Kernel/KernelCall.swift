@@ -3,12 +3,13 @@
 public enum KernelCall: String, CaseIterable, Sendable, Hashable {
   case open, openDirectory, close, makeDirectory, unlink, entries, lock, memfdCreate, truncate, allocate
   case status, statusOfFD, filesystem, setDAXFlag, characterDevice
-  case map, unmap, protect, fault, vma, pinAccounting
+  case map, unmap, protect, fault, vma, pinAccounting, advise, memoryAvailable
   case vfioAPIVersion, vfioCheckExtension, vfioGroupStatus, vfioGroupSetContainer, vfioGroupUnsetContainer
   case vfioGroupGetDeviceFD, vfioSetIOMMU, vfioIOMMUInfo, vfioMapDMA, vfioUnmapDMA
   case vfioDeviceBindIOMMUFD, vfioDeviceAttachIOMMUFDPT, vfioDeviceDetachIOMMUFDPT
   case iommufdAllocIOAS, iommufdIOVARanges, iommufdMap, iommufdMapFile, iommufdUnmap, iommufdDestroy
   case ioUringSetup, ioUringRegisterBuffers, ioUringUnregisterBuffers
+  case rdmaOpen, rdmaRegisterMR, rdmaDeregisterMR, rdmaClose, xdpSocket, xdpRegisterUMEM
   case bindMemory, pageFrames, frameLocations, truncateUnderHeldPages
   case currentProcess, processStartTime, pendingSignal, raise
 
@@ -18,7 +19,7 @@ public enum KernelCall: String, CaseIterable, Sendable, Hashable {
   public var releasesOrObserves: Bool {
     switch self {
     case .close, .unmap, .unlink, .vfioGroupUnsetContainer, .vfioUnmapDMA, .vfioDeviceDetachIOMMUFDPT, .iommufdUnmap,
-      .iommufdDestroy, .ioUringUnregisterBuffers, .pinAccounting, .pageFrames, .frameLocations, .currentProcess, .pendingSignal, .raise:
+      .iommufdDestroy, .ioUringUnregisterBuffers, .rdmaDeregisterMR, .rdmaClose, .pinAccounting, .memoryAvailable, .pageFrames, .frameLocations, .currentProcess, .pendingSignal, .raise:
       true
     default: false
     }
@@ -39,6 +40,7 @@ public enum KernelCall: String, CaseIterable, Sendable, Hashable {
     case .characterDevice: [.noSuchFileOrDirectory, .permissionDenied]
     case .map: [.noMemory, .invalidArgument, .permissionDenied]
     case .protect: [.noMemory, .invalidArgument]
+    case .advise: [.invalidArgument, .noMemory]
     case .fault: [.badAddress]
     case .vma: [.noSuchFileOrDirectory, .noMemory, .tooManyOpenFiles]
     case .vfioAPIVersion, .vfioCheckExtension, .vfioGroupStatus, .vfioIOMMUInfo: [.inappropriateIOCTLForDevice, .invalidArgument]
@@ -51,6 +53,10 @@ public enum KernelCall: String, CaseIterable, Sendable, Hashable {
     case .vfioDeviceBindIOMMUFD, .vfioDeviceAttachIOMMUFDPT, .iommufdAllocIOAS, .iommufdIOVARanges: [.invalidArgument, .resourceBusy]
     case .iommufdMap, .iommufdMapFile: [.invalidArgument, .noMemory, .badAddress, .notSupported]
     case .processStartTime: [.noSuchProcess]
+    case .rdmaOpen: [.libraryNotAccessible, .operationNotSupportedByDevice, .permissionDenied, .noMemory]
+    case .rdmaRegisterMR: [.noMemory, .badAddress, .notSupported, .invalidArgument, .permissionDenied]
+    case .xdpSocket: [.addressFamilyNotSupported, .notPermitted, .tooManyOpenFiles]
+    case .xdpRegisterUMEM: [.noMemory, .badAddress, .notSupported, .invalidArgument, .resourceBusy]
     case .bindMemory: [.invalidArgument, .notPermitted]
     case .truncateUnderHeldPages: [.tooManyOpenFiles, .badAddress, .noMemory]
     default: []
@@ -59,3 +65,8 @@ public enum KernelCall: String, CaseIterable, Sendable, Hashable {
 }
 
 import SystemPackage
+
+extension Errno {
+  /// `ELIBACC`: a shared library the call needs (libibverbs) cannot be loaded.
+  public static var libraryNotAccessible: Errno { Errno(rawValue: 79) }
+}

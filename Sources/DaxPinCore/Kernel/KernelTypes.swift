@@ -71,10 +71,13 @@ public struct CharacterDevice: Sendable, Equatable {
   /// nil when sysfs has no entry for the number.
   public var subsystem: String?
   public var align: Int?
-  public init(number: DeviceNumber, subsystem: String?, align: Int? = nil) {
+  /// For a device-DAX device, its `size` attribute in bytes: how much of it can be mapped.
+  public var size: Int?
+  public init(number: DeviceNumber, subsystem: String?, align: Int? = nil, size: Int? = nil) {
     self.number = number
     self.subsystem = subsystem
     self.align = align
+    self.size = size
   }
   public var isDeviceDAX: Bool { subsystem == "dax" }
 }
@@ -160,12 +163,23 @@ public struct FilesystemMagic: RawRepresentable, Sendable, Hashable, CustomStrin
 public struct VMAInfo: Sendable, Equatable {
   /// The pathname column: empty for anonymous memory, `/memfd:name (deleted)`, a file path.
   public var path: String
-  /// The two-letter `VmFlags` (`rd wr sh mr mw me ms ht mm hg dd`).
+  /// The two-letter `VmFlags` (`rd wr sh mr mw me ms ht mm hg nh dd`).
   public var flags: [String]
-  public init(path: String, flags: [String]) {
+  /// `AnonHugePages` in kB: how much of the VMA transparent huge pages back.
+  public var anonHugePagesKB: Int
+  public init(path: String, flags: [String], anonHugePagesKB: Int = 0) {
     self.path = path
     self.flags = flags
+    self.anonHugePagesKB = anonHugePagesKB
   }
+}
+
+/// `madvise(2)` advice the bench gives a buffer before faulting it.
+public enum MemoryAdvice: Sendable, Hashable {
+  /// `MADV_HUGEPAGE`: back the range with transparent huge pages where the kernel can.
+  case hugePage
+  /// `MADV_NOHUGEPAGE`: 4 KiB pages only, whatever `transparent_hugepage/enabled` says.
+  case noHugePage
 }
 
 /// VFIO IOMMU backends (`VFIO_SET_IOMMU` / `VFIO_CHECK_EXTENSION` arguments).

@@ -20,6 +20,8 @@ public final class RecordingKernel: Kernel {
     var fds: Set<CInt> = []
     var mappings: Set<Mapping> = []
     var created = 0
+    /// RDMA contexts and memory regions open.
+    var rdma: Set<UInt> = []
   }
 
   public let base: any Kernel
@@ -42,17 +44,24 @@ public final class RecordingKernel: Kernel {
   /// Every call made so far, in order.
   public var trace: [KernelCall] { state.withLock { $0.trace } }
   /// Descriptors open, mappings live, and files or directories created and not removed.
-  public var held: Held { state.withLock { Held(fds: $0.fds.count, mappings: $0.mappings.count, created: $0.created) } }
+  public var held: Held {
+    state.withLock { Held(fds: $0.fds.count, mappings: $0.mappings.count, created: $0.created, rdma: $0.rdma.count) }
+  }
 
   public struct Held: Equatable, Sendable, CustomStringConvertible {
     public var fds: Int, mappings: Int, created: Int
-    public init(fds: Int, mappings: Int, created: Int) {
+    /// RDMA device contexts and memory regions not yet closed or deregistered.
+    public var rdma: Int
+    public init(fds: Int, mappings: Int, created: Int, rdma: Int = 0) {
       self.fds = fds
       self.mappings = mappings
       self.created = created
+      self.rdma = rdma
     }
     public static let nothing = Held(fds: 0, mappings: 0, created: 0)
-    public var description: String { "\(fds) fds, \(mappings) mappings, \(created) files or directories" }
+    public var description: String {
+      "\(fds) fds, \(mappings) mappings, \(created) files or directories" + (rdma == 0 ? "" : ", \(rdma) RDMA objects")
+    }
   }
 
   /// Records `call`; returns the injected errno when this use is the one to fail.
@@ -134,6 +143,8 @@ public final class RecordingKernel: Kernel {
   }
   public func vma(_ m: Mapping) -> Result<VMAInfo, Errno> { call(.vma) { base.vma(m) } }
   public func pinAccounting() -> PinAccounting? { base.pinAccounting() }
+  public func advise(_ m: Mapping, _ advice: MemoryAdvice) -> Result<Void, Errno> { call(.advise) { base.advise(m, advice) } }
+  public func memoryAvailable() -> Int? { base.memoryAvailable() }
 
   // MARK: VFIO
 
@@ -192,6 +203,37 @@ public final class RecordingKernel: Kernel {
   }
   public func ioUringUnregisterBuffers(_ ring: FileDescriptor) -> Result<Void, Errno> {
     call(.ioUringUnregisterBuffers) { base.ioUringUnregisterBuffers(ring) }
+  }
+
+  // MARK: RDMA and AF_XDP
+
+  public func rdmaOpen() -> Result<RDMAContext, Errno> {
+    let r = call(.rdmaOpen) { base.rdmaOpen() }
+    if case .success(let c) = r { _ = state.withLock { $0.rdma.insert(c.handle) } }
+    return r
+  }
+  public func rdmaRegisterMR(_ c: RDMAContext, _ m: Mapping, access: RDMAAccess) -> Result<RDMAMemoryRegion, Errno> {
+    let r = call(.rdmaRegisterMR) { base.rdmaRegisterMR(c, m, access: access) }
+    if case .success(let mr) = r { _ = state.withLock { $0.rdma.insert(mr.handle) } }
+    return r
+  }
+  public func rdmaDeregisterMR(_ mr: RDMAMemoryRegion) -> Result<Void, Errno> {
+    state.withLock { s in
+      s.trace.append(.rdmaDeregisterMR)
+      s.rdma.remove(mr.handle)
+    }
+    return base.rdmaDeregisterMR(mr)
+  }
+  public func rdmaClose(_ c: RDMAContext) {
+    state.withLock { s in
+      s.trace.append(.rdmaClose)
+      s.rdma.remove(c.handle)
+    }
+    base.rdmaClose(c)
+  }
+  public func xdpSocket() -> Result<FileDescriptor, Errno> { opening(.xdpSocket) { base.xdpSocket() } }
+  public func xdpRegisterUMEM(_ s: FileDescriptor, _ m: Mapping, chunkSize: UInt32) -> Result<Void, Errno> {
+    call(.xdpRegisterUMEM) { base.xdpRegisterUMEM(s, m, chunkSize: chunkSize) }
   }
 
   // MARK: page frames, movable memory, truncate under a held page

@@ -84,6 +84,12 @@ public enum Interface: String, CaseIterable, Codable, Sendable, Comparable {
   case iommufdFile = "iommufd-file"
   /// `IORING_REGISTER_BUFFERS` on an io_uring instance: needs no device.
   case ioUring = "io_uring"
+  /// `ibv_reg_mr` on the first RDMA device (libibverbs, `ib_umem_get`): a pinned memory region.
+  case rdma
+  /// `ibv_reg_mr` with `IBV_ACCESS_ON_DEMAND` (`ib_umem_odp_get`): no pin, MMU-notifier paging.
+  case rdmaODP = "rdma-odp"
+  /// `setsockopt(SOL_XDP, XDP_UMEM_REG)` on an `AF_XDP` socket (`xdp_umem_pin_pages`): no NIC needed.
+  case afXDP = "af_xdp"
   /// Not a pin interface: the truncate-under-a-held-page safety probe. A shared file mapping's
   /// first pages are held by `vmsplice(2)` into a pipe nobody reads, another thread calls
   /// `ftruncate(2)`, and the probe sees whether the truncate waits until the pipe is drained.
@@ -106,6 +112,9 @@ public enum Outcome: String, Codable, Sendable, CaseIterable {
   case setupFailed = "setup-failed"
   /// The interface or the memory is absent on this host.
   case unsupported
+  /// The registration succeeded without a long-term pin: an on-demand-paging (ODP) memory region,
+  /// whose pages the device faults in and the kernel invalidates through MMU notifiers.
+  case onDemand = "on-demand"
   /// `truncate-held`: the truncate had not returned while the page was held, and returned once
   /// the reference was dropped (the safe answer on fsdax: `dax_layout_busy_page`).
   case waited

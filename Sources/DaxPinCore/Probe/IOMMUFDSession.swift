@@ -42,33 +42,26 @@ struct IOMMUFDSession: PinSession {
     return IOMMUFDSession(kernel: kernel, iommufd: fd, ioas: ioas, ranges: ranges, byFile: byFile, notExercisedReason: reason)
   }
 
-  func pin(_ memory: PreparedMemory, access: Access) -> PinAttempt {
+  func ready(_ memory: PreparedMemory, access: Access) -> Result<ReadyPin, PinNotReady> {
     let size = UInt64(memory.mapping.length)
     guard let iova = chooseIOVA(in: ranges, size: size) else {
-      return PinAttempt(request: "IOMMU_IOAS_MAP", result: nil, toolError: "no IOVA window reported by IOMMU_IOAS_IOVA_RANGES holds \(size) bytes")
+      return .failure(PinNotReady(request: "IOMMU_IOAS_MAP", reason: "no IOVA window reported by IOMMU_IOAS_IOVA_RANGES holds \(size) bytes"))
     }
+    let (kernel, iommufd, ioas) = (kernel, iommufd, ioas)
     let flags = "FIXED_IOVA|READABLE\(access == .rw ? "|WRITEABLE" : "")"
-    let before = kernel.pinAccounting()
-    let request: String
-    let result: Result<Void, Errno>
+    let unpin = { kernel.iommufdUnmap(iommufd, ioas: ioas, iova: iova, length: size) }
     if byFile {
-      guard let file = memory.file else {
-        return PinAttempt(request: "IOMMU_IOAS_MAP_FILE", result: nil, toolError: "no file behind the memory")
-      }
-      request = "IOMMU_IOAS_MAP_FILE ioas=\(ioas) offset=0 length=\(hex(size)) iova=\(hex(iova)) \(flags)"
-      result = kernel.iommufdMapFile(iommufd, ioas: ioas, file: file, DMAMapping(vaddr: 0, iova: iova, size: size, access: access))
-    } else {
-      request = "IOMMU_IOAS_MAP ioas=\(ioas) length=\(hex(size)) iova=\(hex(iova)) \(flags)"
-      result = kernel.iommufdMap(
-        iommufd, ioas: ioas, DMAMapping(vaddr: UInt64(memory.mapping.address), iova: iova, size: size, access: access))
+      guard let file = memory.file else { return .failure(PinNotReady(request: "IOMMU_IOAS_MAP_FILE", reason: "no file behind the memory")) }
+      let map = DMAMapping(vaddr: 0, iova: iova, size: size, access: access)
+      return .success(
+        ReadyPin(
+          request: "IOMMU_IOAS_MAP_FILE ioas=\(ioas) offset=0 length=\(hex(size)) iova=\(hex(iova)) \(flags)", size: size,
+          pin: { kernel.iommufdMapFile(iommufd, ioas: ioas, file: file, map) }, unpin: unpin, unpinName: "IOMMU_IOAS_UNMAP"))
     }
-    guard case .success = result else { return PinAttempt(request: request, result: result) }
-    let delta = pinnedDelta(before, kernel.pinAccounting())
-    switch kernel.iommufdUnmap(iommufd, ioas: ioas, iova: iova, length: size) {
-    case .success(let n) where n == size: return PinAttempt(request: request, result: result, pinnedKB: delta)
-    case .success(let n):
-      return PinAttempt(request: request, result: result, toolError: "IOMMU_IOAS_UNMAP unmapped \(n) of \(size) bytes", pinnedKB: delta)
-    case .failure(let e): return PinAttempt(request: request, result: result, toolError: "IOMMU_IOAS_UNMAP: \(e.name)", pinnedKB: delta)
-    }
+    let map = DMAMapping(vaddr: UInt64(memory.mapping.address), iova: iova, size: size, access: access)
+    return .success(
+      ReadyPin(
+        request: "IOMMU_IOAS_MAP ioas=\(ioas) length=\(hex(size)) iova=\(hex(iova)) \(flags)", size: size,
+        pin: { kernel.iommufdMap(iommufd, ioas: ioas, map) }, unpin: unpin, unpinName: "IOMMU_IOAS_UNMAP"))
   }
 }

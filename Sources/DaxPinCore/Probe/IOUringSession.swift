@@ -40,15 +40,12 @@ struct IOUringSession: PinSession {
     }
   }
 
-  func pin(_ memory: PreparedMemory, access: Access) -> PinAttempt {
-    let request = "IORING_REGISTER_BUFFERS iov_len=\(hex(UInt64(memory.mapping.length)))"
-    let before = kernel.pinAccounting()
-    let result = kernel.ioUringRegisterBuffers(ring, [memory.mapping])
-    guard case .success = result else { return PinAttempt(request: request, result: result) }
-    let delta = pinnedDelta(before, kernel.pinAccounting())
-    if case .failure(let e) = kernel.ioUringUnregisterBuffers(ring) {
-      return PinAttempt(request: request, result: result, toolError: "IORING_UNREGISTER_BUFFERS: \(e.name)", pinnedKB: delta)
-    }
-    return PinAttempt(request: request, result: result, pinnedKB: delta)
+  func ready(_ memory: PreparedMemory, access: Access) -> Result<ReadyPin, PinNotReady> {
+    let (kernel, ring, buffers, size) = (kernel, ring, [memory.mapping], UInt64(memory.mapping.length))
+    return .success(
+      ReadyPin(
+        request: "IORING_REGISTER_BUFFERS iov_len=\(hex(size))", size: size,
+        pin: { kernel.ioUringRegisterBuffers(ring, buffers) },
+        unpin: { kernel.ioUringUnregisterBuffers(ring).map { size } }, unpinName: "IORING_UNREGISTER_BUFFERS"))
   }
 }

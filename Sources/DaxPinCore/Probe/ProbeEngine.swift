@@ -62,29 +62,7 @@ public struct ProbeEngine {
   }
 
   private func openSession(_ interface: Interface, cleanup: Cleanup) -> Result<any PinSession, SessionUnavailable> {
-    do {
-      switch interface {
-      case .vfioType1, .vfioType1v2, .iommufdCompat:
-        return .success(
-          try VFIOContainerSession.open(
-            kernel: kernel, interface: interface, group: targets.vfioGroup, containerPresent: targets.vfioContainer,
-            iommufdPresent: targets.iommufd, cleanup: cleanup))
-      case .iommufd, .iommufdFile:
-        return .success(
-          try IOMMUFDSession.open(
-            kernel: kernel, byFile: interface == .iommufdFile, present: targets.iommufd, group: targets.vfioGroup,
-            cleanup: cleanup))
-      case .ioUring:
-        return .success(try IOUringSession.open(kernel: kernel, cleanup: cleanup))
-      case .truncateHeld:
-        // Opens nothing per interface: each cell makes its own pipe and thread (truncateCell).
-        return .failure(SessionUnavailable(outcome: .unsupported, reason: "not a pin interface"))
-      }
-    } catch let e as SessionUnavailable {
-      return .failure(e)
-    } catch {
-      return .failure(SessionUnavailable(outcome: .setupFailed, reason: "\(error)"))
-    }
+    openPinSession(interface, kernel: kernel, targets: targets, cleanup: cleanup)
   }
 
   private func cell(_ id: ProbeID, session: Result<any PinSession, SessionUnavailable>, preparer: inout MemoryPreparer) -> ProbeResult {
@@ -101,6 +79,9 @@ public struct ProbeEngine {
     case .failure(let u):
       return finish(&r, outcome: u.outcome, errno: nil, reason: u.reason, hint: u.hint)
     case .success(let open): s = open
+    }
+    if let u = s.unavailable(for: id.access) {
+      return finish(&r, outcome: u.outcome, errno: nil, reason: u.reason, hint: u.hint)
     }
 
     let cellCleanup = Cleanup()
@@ -128,12 +109,15 @@ public struct ProbeEngine {
       if let why = s.notExercisedReason {
         return finish(&r, outcome: .notExercised, errno: nil, reason: why, hint: "attach a device with a real IOMMU domain, or run `daxpin lab`")
       }
-      finish(&r, outcome: .pinned, errno: nil, reason: nil)
+      // An ODP region is on demand unless VmPin says pages were pinned after all.
+      let onDemand = s.pinsOnDemand && (attempt.pinnedKB ?? 0) <= 0
+      finish(&r, outcome: onDemand ? .onDemand : .pinned, errno: nil, reason: nil)
       // The frames after the pin (and its undo: a migration is not undone) against before.
       if case .success(let b) = before, case .success(let a) = FrameReading.read(kernel, memory.mapping) {
         r.frames = b.placement(after: a)
       }
-      if id.kind == .devdaxKmem { judgePlacement(&r, node: targets.kmemNode) }
+      // Where a long-term pin left movable pages; an on-demand region pins nothing to judge.
+      if id.kind == .devdaxKmem && !onDemand { judgePlacement(&r, node: targets.kmemNode) }
       if let err = attempt.toolError {
         r.verdict = max(r.verdict, .error)
         r.reason = [r.reason, err].compactMap { $0 }.joined(separator: "; ")
@@ -168,6 +152,7 @@ public struct ProbeEngine {
     switch e {
     case .noMemory: .resourceLimited  // RLIMIT_MEMLOCK accounting
     case .noSpace: .resourceLimited  // vfio_iommu_type1 dma_entry_limit
+    case .noBufferSpace: .resourceLimited  // xdp_umem_account_pages: RLIMIT_MEMLOCK
     case .inappropriateIOCTLForDevice: .unsupported  // the ioctl does not exist on this kernel
     default: .refused
     }
@@ -180,7 +165,7 @@ public struct ProbeEngine {
     r.reason = reason
     r.hint = hint
     let id = r.probeID
-    if [.pinned, .refused, .waited, .completed].contains(outcome), let expectation = r.expectation {
+    if [.pinned, .refused, .onDemand, .waited, .completed].contains(outcome), let expectation = r.expectation {
       let j = Judge.verdict(id: id, outcome: outcome, errno: errno?.rawValue, expectation: expectation)
       r.verdict = j.verdict
       if let why = j.reason { r.reason = why }

@@ -127,6 +127,9 @@ public enum Judge {
     id: ProbeID, outcome: Outcome, errno: Int32?, expectation: Expectation
   ) -> (verdict: Verdict, unsafe: Bool, reason: String?) {
     switch outcome {
+    case .onDemand:
+      if expectation.outcome == .onDemand { return (.pass, false, nil) }
+      return (.fail, false, "expected \(describe(expectation)) [\(expectation.origin)], observed a region registered on demand (no pin)")
     case .pinned, .refused:
       if id.kind.pinsFilesystemDAXPages && outcome == .pinned {
         return (
@@ -136,6 +139,9 @@ public enum Judge {
       }
       if outcome == expectation.outcome && (outcome == .pinned || errno == expectation.errno) {
         return (.pass, false, nil)
+      }
+      if outcome == .pinned && expectation.outcome == .onDemand {
+        return (.fail, false, "expected a region registered on demand [\(expectation.origin)], observed pinned pages (VmPin grew)")
       }
       let observed = outcome == .pinned ? "pinned" : "refused with \(errno.map { Errno(rawValue: $0).name } ?? "?")"
       return (.fail, false, "expected \(describe(expectation)) [\(expectation.origin)], observed \(observed)")
@@ -157,10 +163,11 @@ public enum Judge {
 
   static func describe(_ e: Expectation) -> String {
     switch e.outcome {
-    case .refused: "refused with \(e.errnoName ?? "?")"
+    case .pinned: "pinned"
+    case .onDemand: "registered on demand (no pin)"
     case .waited: "the truncate waits for the reference"
     case .completed: "the truncate completes"
-    default: e.outcome.rawValue
+    default: "refused with \(e.errnoName ?? "?")"
     }
   }
 }

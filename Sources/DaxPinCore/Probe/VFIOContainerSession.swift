@@ -91,24 +91,17 @@ struct VFIOContainerSession: PinSession {
     return VFIOContainerSession(kernel: kernel, container: c, ranges: ranges, notExercisedReason: reason)
   }
 
-  func pin(_ memory: PreparedMemory, access: Access) -> PinAttempt {
+  func ready(_ memory: PreparedMemory, access: Access) -> Result<ReadyPin, PinNotReady> {
     let size = UInt64(memory.mapping.length)
     guard let iova = chooseIOVA(in: ranges, size: size) else {
-      return PinAttempt(request: "VFIO_IOMMU_MAP_DMA", result: nil, toolError: "no IOVA window reported by VFIO_IOMMU_GET_INFO holds \(size) bytes")
+      return .failure(PinNotReady(request: "VFIO_IOMMU_MAP_DMA", reason: "no IOVA window reported by VFIO_IOMMU_GET_INFO holds \(size) bytes"))
     }
+    let (kernel, container) = (kernel, container)
     let map = DMAMapping(vaddr: UInt64(memory.mapping.address), iova: iova, size: size, access: access)
-    let request = "VFIO_IOMMU_MAP_DMA iova=\(hex(iova)) size=\(hex(size)) \(access == .rw ? "READ|WRITE" : "READ")"
-    let before = kernel.pinAccounting()
-    let result = kernel.vfioMapDMA(container, map)
-    guard case .success = result else { return PinAttempt(request: request, result: result) }
-    let delta = pinnedDelta(before, kernel.pinAccounting())
-    switch kernel.vfioUnmapDMA(container, iova: iova, size: size) {
-    case .success(let unmapped) where unmapped == size:
-      return PinAttempt(request: request, result: result, pinnedKB: delta)
-    case .success(let unmapped):
-      return PinAttempt(request: request, result: result, toolError: "VFIO_IOMMU_UNMAP_DMA unmapped \(unmapped) of \(size) bytes", pinnedKB: delta)
-    case .failure(let e):
-      return PinAttempt(request: request, result: result, toolError: "VFIO_IOMMU_UNMAP_DMA: \(e.name)", pinnedKB: delta)
-    }
+    return .success(
+      ReadyPin(
+        request: "VFIO_IOMMU_MAP_DMA iova=\(hex(iova)) size=\(hex(size)) \(access == .rw ? "READ|WRITE" : "READ")", size: size,
+        pin: { kernel.vfioMapDMA(container, map) },
+        unpin: { kernel.vfioUnmapDMA(container, iova: iova, size: size) }, unpinName: "VFIO_IOMMU_UNMAP_DMA"))
   }
 }

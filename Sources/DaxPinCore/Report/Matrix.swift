@@ -71,6 +71,7 @@ public struct Matrix {
     case .notExercised: base = "?"
     case .waited: base = "waited"
     case .completed: base = "completed"
+    case .onDemand: base = "~"
     default: base = "–"
     }
     if let f = p.frames, p.outcome == .pinned { return (p.verdict == .fail ? "!" : "") + base + " " + f.placement.rawValue }
@@ -83,7 +84,7 @@ public struct Matrix {
     guard !entries.isEmpty else { return "" }
     var out = ["# daxpin compatibility matrix\(simulated ? " (SIMULATED: fake backend)" : "")", ""]
     let hosts = Set(entries.compactMap(\.identity.host))
-    out.append("\(entries.count) report\(entries.count == 1 ? "" : "s") from \(hosts.count) host\(hosts.count == 1 ? "" : "s"). Cells: `rw / ro`; ✔ pinned (devdax-kmem: `migrated` out of ZONE_MOVABLE or `in-place`), ✘ refused with errno, ! contradicts the expectation, ? not exercised (no IOMMU domain), – skipped (absent here); truncate-held: `waited` for the held page or `completed` while it was held.")
+    out.append("\(entries.count) report\(entries.count == 1 ? "" : "s") from \(hosts.count) host\(hosts.count == 1 ? "" : "s"). Cells: `rw / ro`; ✔ pinned (devdax-kmem: `migrated` out of ZONE_MOVABLE or `in-place`), ✘ refused with errno, ! contradicts the expectation, ? not exercised (no IOMMU domain), ~ registered on demand (RDMA ODP: no pin), – skipped (absent here); truncate-held: `waited` for the held page or `completed` while it was held.")
     for interface in Interface.allCases {
       let rows = entries.filter { e in e.cells.contains { $0.interface == interface && $0.outcome != .unsupported } }
       out += ["", "## \(interface.rawValue)", ""]

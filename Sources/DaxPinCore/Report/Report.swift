@@ -131,7 +131,7 @@ public struct LabInfo: Codable, Sendable, Equatable {
   public var kernel: String
   /// The Debian package version, when the kernel came from Debian.
   public var packageVersion: String?
-  /// `memmap` or `nvdimm`.
+  /// The lab's `PmemMode`: `memmap`, `nvdimm`, `virtio-pmem` or `cxl`.
   public var pmem: String
   /// `kvm` or `tcg`, and why.
   public var accel: String

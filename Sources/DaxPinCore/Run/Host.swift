@@ -13,6 +13,12 @@ public protocol Host: Sendable {
   func inventory() -> Inventory
   /// A monotonic clock in microseconds for probe durations (the fake's is deterministic).
   func microseconds() -> UInt64
+  /// A monotonic clock in nanoseconds, for `daxpin bench`'s timed calls.
+  func nanoseconds() -> UInt64
+}
+
+extension Host {
+  public func nanoseconds() -> UInt64 { microseconds() &* 1000 }
 }
 
 /// Which kernel a report came from: the real one (`linux`) or the simulated one (`fake`, whose

@@ -143,7 +143,7 @@ public enum HTMLPage {
     page.raw("<section id=\"controls\">")
     page.raw(
       """
-      <div class="legend" aria-label="legend"><span class="key v-pass">✔ pinned, as expected</span><span class="key v-pass">✘ refused with errno, as expected</span><span class="key v-fail">! contradicts the expectation</span><span class="key unsafe">UNSAFE fsdax pages pinned</span><span class="key v-skip">? not exercised · – absent · ⌀ resource-limited</span><span class="key v-error">error: setup failed</span></div>
+      <div class="legend" aria-label="legend"><span class="key v-pass">✔ pinned, as expected</span><span class="key v-pass">✘ refused with errno, as expected</span><span class="key v-pass">~ registered on demand (ODP, no pin), as expected</span><span class="key v-fail">! contradicts the expectation</span><span class="key unsafe">UNSAFE fsdax pages pinned</span><span class="key v-skip">? not exercised · – absent · ⌀ resource-limited</span><span class="key v-error">error: setup failed</span></div>
       """)
     page.raw("<form id=\"filters\" aria-label=\"filters\">")
     func group(_ title: String, _ name: String, _ values: [String]) {
@@ -181,6 +181,7 @@ public enum HTMLPage {
     case .pinned: "✔"
     case .refused: "✘"
     case .notExercised: "?"
+    case .onDemand: "~"
     case .resourceLimited: "⌀"
     case .setupFailed: "‼"
     case .unsupported: "–"

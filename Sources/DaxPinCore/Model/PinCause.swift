@@ -1,8 +1,9 @@
 import SystemPackage
 
-/// Why a long-term DMA pin failed: the fixed vocabulary `daxpin explain` answers with. The
-/// spellings are the JSON's and the text's.
-public enum PinFailureCause: String, CaseIterable, Codable, Sendable, Comparable {
+/// Why a long-term DMA pin is (or was) refused: the one vocabulary of `daxpin check` (a
+/// prediction's `cause`) and `daxpin explain` (each candidate's `cause`). The spellings are the
+/// JSON's and the text's.
+public enum PinCause: String, CaseIterable, Codable, Sendable, Comparable {
   /// EOPNOTSUPP: long-term pins of filesystem-DAX pages are refused.
   case fsdaxLongtermPin = "fsdax-longterm-pin"
   /// EFAULT: a writable long-term pin of a shared file mapping that needs dirty tracking (6.5+).
@@ -15,8 +16,12 @@ public enum PinFailureCause: String, CaseIterable, Codable, Sendable, Comparable
   case memlockLimit = "memlock-limit"
   /// ENOSPC: VFIO type1's `dma_entry_limit` mappings per container are used up.
   case dmaEntryLimit = "dma-entry-limit"
-  /// EINVAL: an unaligned or private device-DAX mapping.
+  /// EINVAL at mmap: a device-DAX mapping whose start or end is not a multiple of the device's
+  /// align (QEMU's "unable to map backing store for guest RAM: Invalid argument").
   case devdaxAlignment = "devdax-alignment"
+  /// EINVAL at mmap: a MAP_PRIVATE mapping of device-DAX (QEMU's `share=off`, the default of
+  /// memory-backend-file).
+  case devdaxPrivateMapping = "devdax-private-mapping"
   /// Recognised, but no cause of the vocabulary explains it.
   case unknown
 
@@ -31,7 +36,7 @@ public enum PinFailureCause: String, CaseIterable, Codable, Sendable, Comparable
     case .fileWritebackPin, .pfnmapNoStructPage: .badAddress
     case .memlockLimit: .noMemory
     case .dmaEntryLimit: .noSpace
-    case .devdaxAlignment: .invalidArgument
+    case .devdaxAlignment, .devdaxPrivateMapping: .invalidArgument
     case .unknown: nil
     }
   }
@@ -46,7 +51,7 @@ public enum PinFailureCause: String, CaseIterable, Codable, Sendable, Comparable
     case .pfnmapNoStructPage: "gup-pfnmap"
     case .memlockLimit: "rlimit-memlock"
     case .dmaEntryLimit: "vfio-dma-entry-limit"
-    case .devdaxAlignment: "devdax-check-vma"
+    case .devdaxAlignment, .devdaxPrivateMapping: "devdax-check-vma"
     case .unknown: nil
     }
   }
@@ -67,7 +72,9 @@ public enum PinFailureCause: String, CaseIterable, Codable, Sendable, Comparable
     case .dmaEntryLimit:
       "VFIO type1 keeps at most dma_entry_limit mappings per container (module parameter, default 65535); the next VFIO_IOMMU_MAP_DMA fails with ENOSPC."
     case .devdaxAlignment:
-      "Device-DAX refuses a MAP_PRIVATE mapping, and one whose start or end is not a multiple of the device's align, with EINVAL (check_vma), before anything is pinned."
+      "Device-DAX refuses a mapping whose start or end is not a multiple of the device's align with EINVAL (check_vma: `dax_mmap: fail, unaligned vma`), before anything is pinned."
+    case .devdaxPrivateMapping:
+      "Device-DAX refuses a MAP_PRIVATE mapping with EINVAL (check_vma: `dax_mmap: fail, attempted private mapping`), before anything is pinned."
     case .unknown:
       "No rule of daxpin's vocabulary gives this answer."
     }
@@ -114,19 +121,19 @@ public enum PinFailureCause: String, CaseIterable, Codable, Sendable, Comparable
     case .dmaEntryLimit:
       "Raise `vfio_iommu_type1.dma_entry_limit` (module parameter), or map fewer, larger ranges: hugetlb-backed memory, a larger virtio-mem block-size."
     case .devdaxAlignment:
-      "Map device-DAX MAP_SHARED (QEMU `share=on`) with a size and an address that are multiples of the device's align (`daxctl list` shows it; QEMU `align=` must equal it)."
+      "Map device-DAX with a size and an address that are multiples of the device's align (`daxctl list` shows it; QEMU `align=` must equal it)."
+    case .devdaxPrivateMapping:
+      "Map device-DAX MAP_SHARED: QEMU `share=on` (memory-backend-file defaults to share=off), libvirt `access='shared'`, cloud-hypervisor `shared=on`."
     case .unknown:
       "Read the errno together with the lines around it; `daxpin probe` shows what this kernel pins."
     }
   }
-}
 
-/// How sure the ranking is of one candidate cause.
-public enum Confidence: String, CaseIterable, Codable, Sendable {
-  case high, medium, low
-
-  /// The confidence of a candidate's score (0–100).
-  init(score: Int) {
-    self = score >= 70 ? .high : score >= 40 ? .medium : .low
+  /// The cause behind a refusal of the rule table (`Expectations.rules`), by the rule's origin.
+  public init(ruleOrigin: String) {
+    self = Self.allCases.first { $0.origin == ruleOrigin && Self.ruleTableOrigins.contains(ruleOrigin) } ?? .unknown
   }
+
+  /// The origins of the rule table's refusals.
+  static let ruleTableOrigins: Set<String> = ["gup-fsdax", "gup-file-dirty-tracking", "io_uring-file-policy"]
 }
