@@ -12,7 +12,7 @@ func recordedRun(_ p: KernelProfile, prepare: (RecordingKernel) -> Void = { _ in
   let fake = FakeKernel(profile: p)
   let recorder = RecordingKernel(fake)
   prepare(recorder)
-  let report = try? ProbeRun(host: FakeHost(fake, kernel: recorder), request: ProbeRequest(toolVersion: "t", kmemNode: LabLayout.standard.kmemNode)).run()
+  let report = try? ProbeRun(host: FakeHost(fake, kernel: recorder), request: ProbeRequest(toolVersion: "t", kmemNode: LabLayout.standard.kmemNodeNumber)).run()
   return (report, recorder, fake)
 }
 
@@ -72,7 +72,7 @@ struct FaultInjectionTests {
       let recorder = RecordingKernel(fake)
       recorder.interrupt(afterCalls: at)
       #expect(throws: ProbeProblem.self) {
-        _ = try ProbeRun(host: FakeHost(fake, kernel: recorder), request: ProbeRequest(kmemNode: LabLayout.standard.kmemNode)).run()
+        _ = try ProbeRun(host: FakeHost(fake, kernel: recorder), request: ProbeRequest(kmemNode: LabLayout.standard.kmemNodeNumber)).run()
       }
       #expect(recorder.held == .nothing, "interrupted at call \(at)")
     }

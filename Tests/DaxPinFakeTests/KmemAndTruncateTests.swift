@@ -6,7 +6,7 @@ import Testing
 
 /// A run of some cells on a fake host, with the lab's --kmem-node.
 func fakeCells(
-  _ p: KernelProfile, _ interfaces: [Interface], _ kinds: [MemoryKind], kmemNode: Int? = LabLayout.standard.kmemNode, topology: FakeTopology = .full,
+  _ p: KernelProfile, _ interfaces: [Interface], _ kinds: [MemoryKind], kmemNode: Int? = LabLayout.standard.kmemNodeNumber, topology: FakeTopology = .full,
   prepare: (RecordingKernel) -> Void = { _ in }
 ) throws -> (Report, RecordingKernel) {
   let fake = FakeKernel(profile: p, topology: topology)

@@ -32,7 +32,10 @@ public struct FrameSample: Sendable, Equatable, Codable {
 /// pinned the pages where they were or migrated them first, and how many stayed in `ZONE_MOVABLE`.
 public struct FramePlacement: Sendable, Equatable, Codable {
   /// `in-place`: every frame is the one it was before the pin. `migrated`: the kernel moved
-  /// pages to other frames before pinning them (FOLL_LONGTERM out of a movable zone or CMA).
+  /// pages to other frames before pinning them (FOLL_LONGTERM out of a movable zone or CMA). For
+  /// pages that were in ZONE_MOVABLE only leaving it counts: a FOLL_FORCE write pin's
+  /// copy-on-write copies (Debian 5.10's ib_umem_get on a read-only buffer) change frames but stay
+  /// movable, which is `in-place`.
   public enum Placement: String, Sendable, Codable { case inPlace = "in-place", migrated }
 
   /// 4 KiB pages read.
@@ -54,7 +57,7 @@ public struct FramePlacement: Sendable, Equatable, Codable {
     self.moved = moved
     self.movableBefore = movableBefore
     self.movableAfter = movableAfter
-    placement = moved > 0 ? .migrated : .inPlace
+    placement = movableBefore > 0 ? (movableAfter < movableBefore ? .migrated : .inPlace) : (moved > 0 ? .migrated : .inPlace)
   }
 
   enum CodingKeys: String, CodingKey {
