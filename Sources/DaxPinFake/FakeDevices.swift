@@ -115,6 +115,7 @@ extension FakeState {
       if overMemlock(charged) { return .failure(.noMemory) }
       st.dma.append((m.iova, m.size, charged))
       pinnedKB += charged
+      if pins { migrateForLongtermPin(m.vaddr, m.size) }
     } else {
       if let e = policy.vfio(vma, write: m.access == .rw) { return .failure(e) }
       // Device-DAX pages are ZONE_DEVICE: pinned, but type1 does not charge them as locked memory.
@@ -122,6 +123,7 @@ extension FakeState {
       if overMemlock(charged) { return .failure(.noMemory) }
       st.dma.append((m.iova, m.size, charged))
       lockedKB += charged
+      migrateForLongtermPin(m.vaddr, m.size)
     }
     let updated = st
     return withContainer(c) { $0 = updated; return .success(()) }
@@ -211,6 +213,7 @@ extension FakeState {
     if overMemlock(kb) { return .failure(.noMemory) }
     maps.append((m.iova, m.size, kb))
     pinnedKB += kb
+    if pins && file == nil { migrateForLongtermPin(m.vaddr, m.size) }
     st.ioas[ioas] = maps
     fds[fd] = .iommufd(st)
     return .success(())
@@ -255,6 +258,7 @@ extension FakeState {
     }
     if overMemlock(kb) { return .failure(.noMemory) }
     pinnedKB += kb
+    for b in buffers { migrateForLongtermPin(UInt64(b.address), UInt64(b.length)) }
     fds[ring] = .ring(registered: buffers)
     return .success(())
   }

@@ -160,6 +160,14 @@ public final class FakeKernel: Kernel {
   public func xdpRegisterUMEM(_ s: FileDescriptor, _ m: Mapping, chunkSize: UInt32) -> Result<Void, Errno> {
     call { $0.xdpRegisterUMEM(s.rawValue, m, chunkSize: chunkSize) }
   }
+  public func bindMemory(_ m: Mapping, node: Int) -> Result<Void, Errno> { call { $0.bind(m, node: node) } }
+  public func pageFrames(_ m: Mapping) -> Result<[UInt64?], Errno> { call { $0.pageFrames(m) } }
+  public func frameLocations(_ frames: [UInt64]) -> Result<[FrameLocation], Errno> {
+    state.withLock { s in .success(frames.map { s.location($0) }) }
+  }
+  public func truncateUnderHeldPages(_ file: FileDescriptor, _ m: Mapping, heldBytes: Int, holdMs: Int, waitMs: Int) -> Result<HeldTruncate, Errno> {
+    call { $0.truncateUnderHeldPages(file.rawValue, m, heldBytes: heldBytes) }
+  }
 
   public func currentProcess() -> ProcessIdentity { FakeState.me }
   public func processStartTime(_ pid: Int32) -> Result<UInt64, Errno> {

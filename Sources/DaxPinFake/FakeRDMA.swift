@@ -26,6 +26,8 @@ extension FakeState {
       if let e = policy.rdma(vma, access: access) { return .failure(e) }
       kb = m.length / 1024
       if overMemlock(kb) { return .failure(.noMemory) }
+      // ib_umem_get: pin_user_pages_fast(FOLL_LONGTERM), which migrates movable pages first.
+      migrateForLongtermPin(UInt64(m.address), UInt64(m.length))
     }
     let handle = nextRDMAHandle
     nextRDMAHandle += 1
@@ -58,6 +60,8 @@ extension FakeState {
     let kb = m.length / 1024
     if overMemlock(kb) { return .failure(.noBufferSpace) }
     if let e = policy.afXDP(vma) { return .failure(e) }
+    // xdp_umem_pin_pages: pin_user_pages(FOLL_WRITE | FOLL_LONGTERM), movable pages migrated first.
+    migrateForLongtermPin(UInt64(m.address), UInt64(m.length))
     fds[fd] = .xdpSocket(umemKB: kb)
     return .success(())
   }

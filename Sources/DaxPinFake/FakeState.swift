@@ -92,6 +92,10 @@ struct FakeMapping {
   /// MAP_PRIVATE file pages replaced by anonymous copies (written before the pin).
   var copiedOnWrite = false
   var faulted = false
+  /// `mbind(MPOL_BIND)` node.
+  var node: Int?
+  /// The page frame of each 4 KiB page once faulted (`FakeFrames`).
+  var frames: [UInt64] = []
   /// `madvise` MADV_HUGEPAGE / MADV_NOHUGEPAGE given to the range.
   var advice: MemoryAdvice?
 }
@@ -120,6 +124,8 @@ struct FakeState {
   /// `MemAvailable`; nil models a /proc without it.
   var memoryAvailable: Int? = 8 << 30
   var pendingSignal: Int32?
+  var nextNormalFrame: UInt64 = 0
+  var nextMovableFrame: UInt64 = 0
   /// Processes alive besides this one (pid → start time), for the leftover sweep.
   var otherProcesses: [Int32: UInt64] = [:]
   /// RDMA device contexts open, and registered memory regions with the kB each charged to VmPin.
@@ -164,6 +170,11 @@ struct FakeState {
         nodes[path] = Node(kind: .directory(daxFlag: false))
       }
     }
+    // NUMA node 0, and the kmem node where the devdax region was converted (as in the lab).
+    for d in ["/sys", "/sys/devices", "/sys/devices/system", "/sys/devices/system/node", "/sys/devices/system/node/node0"] {
+      nodes[d] = Node(kind: .directory(daxFlag: false))
+    }
+    if let kmemNode { nodes["/sys/devices/system/node/node\(kmemNode)"] = Node(kind: .directory(daxFlag: false)) }
     if topology.hasDevdax { nodes["/dev/\(Self.devdaxName)"] = Node(kind: .devdax(align: layout.align, size: 502 << 20), permissions: 0o600) }
     if topology.hasVFIO {
       nodes["/dev/vfio"] = Node(kind: .directory(daxFlag: false))
@@ -442,8 +453,15 @@ struct FakeState {
     // Touching a file mapping past EOF is SIGBUS on a real kernel.
     if let size = fm.fileSize, size < m.length { return .failure(.badAddress) }
     if write && !fm.writable { return .failure(.badAddress) }
+    let copies = write && !fm.shared && fm.backing != .anon && fm.backing != .hugetlb
+    if !fm.faulted || (copies && !fm.copiedOnWrite) {
+      // Anonymous copies of a private file mapping are movable user pages like any other.
+      var source = fm
+      if copies { source.backing = .anon }
+      fm.frames = frames(for: source)
+    }
     fm.faulted = true
-    if write && !fm.shared && fm.backing != .anon && fm.backing != .hugetlb { fm.copiedOnWrite = true }
+    if copies { fm.copiedOnWrite = true }
     mappings[fm.mapping.address] = fm
     return .success(())
   }

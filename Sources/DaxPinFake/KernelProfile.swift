@@ -51,6 +51,12 @@ public enum KernelProfile: String, CaseIterable, Sendable {
   var refusesFsdaxInVFIO: Bool { version >= KernelVersion(4, 16) }
   /// 5.11 moved the fsdax test into check_vma_flags, before any page is pinned.
   var checksFsdaxBeforePinning: Bool { version >= KernelVersion(5, 11) }
+  /// "mm/gup: migrate pinned pages out of movable zone" (d1e153fea2a8, 5.13): FOLL_LONGTERM
+  /// moves ZONE_MOVABLE pages out before pinning them; before it only CMA pages moved.
+  var migratesMovableOnLongtermPin: Bool { version >= KernelVersion(5, 13) }
+  /// A truncate of a DAX file waits while a page of it is referenced (dax_layout_busy_page with
+  /// ext4_break_layouts / xfs_break_dax_layouts, 4.18-4.19).
+  var waitsForHeldDAXPages: Bool { version >= KernelVersion(4, 19) }
   /// 6.5: writable long-term pins of file mappings that need dirty tracking are refused
   /// (EFAULT), io_uring hands its file check to GUP and pins with pin_user_pages_fast.
   var refusesWritableFilePins: Bool { version >= KernelVersion(6, 5) }

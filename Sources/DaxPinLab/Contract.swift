@@ -8,7 +8,7 @@ public enum Contract {
   /// The profile's report, as the lab guest's probe was asked for, on the fake host of `pmem`'s
   /// guest (`FakeTopology(lab:)`).
   public static func model(_ profile: KernelProfile, pmem: PmemMode = .memmap, toolVersion: String) -> (report: Report, answers: MisuseAnswers) {
-    let request = ProbeRequest(pagecacheDirectory: LabLayout.standard.pagecache, toolVersion: toolVersion)
+    let request = ProbeRequest(pagecacheDirectory: LabLayout.standard.pagecache, toolVersion: toolVersion, kmemNode: LabLayout.standard.kmemNode(pmem))
     func fake() -> FakeHost { FakeHost(FakeKernel(profile: profile, topology: FakeTopology(lab: pmem), pmem: pmem)) }
     // A fake host is always privileged, its directories exist and nothing interrupts it: the
     // run cannot throw.
@@ -28,6 +28,10 @@ public enum Contract {
       }
       if p.outcome != m.outcome || p.errnoName != m.errnoName {
         out.append("\(p.id): kernel \(p.outcome.rawValue) \(p.errnoName ?? ""), profile \(m.outcome.rawValue) \(m.errnoName ?? "")")
+      } else if p.memory.kind == .devdaxKmem, p.frames?.placement != m.frames?.placement || p.verdict != m.verdict {
+        // devdax-kmem: where the pin left the pages is the finding.
+        let (k, f) = (p.frames?.placement.rawValue ?? "no frames", m.frames?.placement.rawValue ?? "no frames")
+        out.append("\(p.id): kernel \(k) \(p.verdict.rawValue), profile \(f) \(m.verdict.rawValue)")
       }
     }
     if answers.isEmpty {

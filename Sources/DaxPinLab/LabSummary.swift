@@ -80,6 +80,14 @@ public enum LabCheck {
         let p = probes["vfio-type1v2.devdax.rw"]
         out.append("\(name): vfio-type1v2.devdax.rw should be pinned, got \(p.map { "\($0.outcome.rawValue) \($0.errnoName ?? "") \($0.reason ?? "")" } ?? "nothing")")
       }
+      // The kmem region (memmap, nvdimm) was converted and the probe was given its node: the
+      // devdax-kmem pin happened and its frames were read (migrated or not is the kernel's answer).
+      if LabLayout.standard.kmemNode(run.pmem) != nil {
+        let p = probes["vfio-type1v2.devdax-kmem.rw"]
+        if p?.outcome != .pinned || p?.frames == nil {
+          out.append("\(name): vfio-type1v2.devdax-kmem.rw should be pinned with its page frames read, got \(p.map { "\($0.outcome.rawValue) \($0.errnoName ?? "") \($0.reason ?? "")" } ?? "nothing")")
+        }
+      }
       out += (run.contract ?? []).map { "\(name): contract with \(run.profile ?? "?"): \($0)" }
       out += PmemAgreement.problems(inventory: report.inventory.pmem, ndctl: run.ndctlList, daxctl: run.daxctlList).map { "\(name): \($0)" }
       let expected = Interface.allCases.count * MemoryKind.allCases.count * Access.allCases.count

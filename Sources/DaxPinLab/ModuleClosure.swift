@@ -5,9 +5,11 @@ import DaxPinLinux
 /// kernel's own modules.dep (soft dependencies included).
 public enum ModuleClosure {
   /// Needed for every run; `iommufd` and `crc32c` where the kernel has them. The pmem mode's bus
-  /// driver comes first so its regions are probed while the rest loads.
+  /// driver comes first so its regions are probed while the rest loads; `kmem` (which onlines
+  /// the kmem region's dax device as System RAM) in the modes with a kmem region.
   public static func wanted(pmem: PmemMode) -> [String] {
     bus(pmem) + ["nd_pmem", "dax_pmem", "device_dax", "ext4", "xfs", "brd", "vfio_iommu_type1", "vfio_pci"]
+      + (LabLayout.standard.kmemNode(pmem) == nil ? [] : ["kmem"])
   }
 
   /// The drivers that put `pmem`'s devices on the NVDIMM bus.

@@ -28,9 +28,10 @@ public struct QEMUCommand: Equatable, Sendable {
   /// next DIMM, and so each region, 2 MiB-aligned (the 128 KiB label alone would not).
   public static let labelSlackMiB = 2
   /// `memmap=` starts, in the RAM q35 puts above 4 GiB: `max-ram-below-4g` keeps `memoryMiB` below
-  /// 4 GiB and the rest goes above, exactly enough for the three regions and the 64 MiB gaps that
-  /// keep e820 from merging them into one.
-  public static let memmapStartsMiB = [4096, 4672, 5248]
+  /// 4 GiB and the rest goes above, exactly enough for the four regions and the 64 MiB gaps that
+  /// keep e820 from merging them into one. The fourth (System RAM for devdax-kmem) starts on a
+  /// 128 MiB memory block boundary.
+  public static let memmapStartsMiB = [4096, 4672, 5248, 5888]
   /// RAM above 4 GiB in memmap mode: up to the end of the last region.
   static var memmapHighMiB: Int { memmapStartsMiB.last! + LabLayout.standard.regionMiB - 4096 }
   /// The CXL host bridge's PCI bus number (pxb-cxl `bus_nr`): its root ports are on bus 12, the
@@ -54,6 +55,37 @@ public struct QEMUCommand: Equatable, Sendable {
     case .nvdimm: (0..<layout.regions(mode)).map { ("\(directory)/nvdimm\($0).img", layout.regionMiB + labelSlackMiB) }
     case .virtioPmem: (0..<layout.regions(mode)).map { ("\(directory)/virtio-pmem\($0).img", layout.regionMiB) }
     case .cxl: [("\(directory)/cxl-pmem0.img", layout.cxlDeviceMiB), ("\(directory)/cxl-lsa0.img", layout.cxlLabelMiB)]
+    }
+  }
+
+  /// Two NUMA nodes in the modes with a kmem region (`LabLayout.kmemNode(_:)`): node 0 with the
+  /// CPUs and the guest's RAM, and the kmem node for the fourth pmem region only, so the System
+  /// RAM it becomes is a node of its own that nothing allocates from unless bound to it (as on a
+  /// host where the device's NUMA node is its own). Without any NUMA description the e820 pmem
+  /// has no node and kmem rejects it ("rejecting DAX region with invalid node: -1", Debian 5.10
+  /// and 6.1); with the kmem memory in node 0 every user allocation preferred its ZONE_MOVABLE,
+  /// and GUP-fast then left the written copies of a private fsdax mapping to the slow path's
+  /// EOPNOTSUPP (6.12, 7.3). memmap mode: node 0's memory ends exactly where the fourth region
+  /// starts (QEMU lays the nodes' RAM out in order, above 4 GiB after the first `memoryMiB`),
+  /// node 1 is that region. nvdimm mode: node 1 has no RAM; the last NVDIMM names it (`node=`).
+  /// virtio-pmem and CXL: no kmem region, no NUMA description (as before it).
+  var numaArguments: [String] {
+    guard let kmemNode = layout.kmemNode(pmem) else { return [] }
+    let cpus = accel == .kvm ? self.cpus : 1
+    let node0 = "nodeid=0,cpus=0\(cpus > 1 ? "-\(cpus - 1)" : "")"
+    switch pmem {
+    case .memmap:
+      let total = memoryMiB + Self.memmapHighMiB
+      let kmemMiB = total - (memoryMiB + Self.memmapStartsMiB[layout.regions(pmem) - 1] - 4096)
+      return [
+        "-object", "memory-backend-ram,id=ram0,size=\(total - kmemMiB)M", "-numa", "node,\(node0),memdev=ram0",
+        "-object", "memory-backend-ram,id=ram1,size=\(kmemMiB)M", "-numa", "node,nodeid=\(kmemNode),memdev=ram1",
+      ]
+    default:
+      return [
+        "-object", "memory-backend-ram,id=ram0,size=\(memoryMiB)M", "-numa", "node,\(node0),memdev=ram0",
+        "-numa", "node,nodeid=\(kmemNode)",
+      ]
     }
   }
 
@@ -127,6 +159,7 @@ public struct QEMUCommand: Equatable, Sendable {
       "-device", "edu,addr=\(String(layout.vfioSlot, radix: 16))",
       "-kernel", kernel, "-initrd", initrd, "-append", kernelCommandLine,
     ]
+    a += numaArguments
     if let firmwareLog {
       a += ["-chardev", "file,id=fwlog,path=\(firmwareLog)", "-device", "isa-debugcon,iobase=0x402,chardev=fwlog"]
     }
@@ -141,9 +174,11 @@ public struct QEMUCommand: Equatable, Sendable {
     case .memmap: break
     case .nvdimm:
       for (i, file) in pmemFiles.enumerated() {
+        // The last NVDIMM is the kmem region: its NFIT proximity domain is the kmem node.
+        let node = i == layout.regions(pmem) - 1 ? layout.kmemNode(pmem).map { ",node=\($0)" } ?? "" : ""
         a += [
           "-object", "memory-backend-file,id=nvmem\(i),share=on,mem-path=\(file),size=\(layout.regionMiB + Self.labelSlackMiB)M,align=2M",
-          "-device", "nvdimm,memdev=nvmem\(i),id=nvdimm\(i),label-size=128K",
+          "-device", "nvdimm,memdev=nvmem\(i),id=nvdimm\(i),label-size=128K\(node)",
         ]
       }
     case .virtioPmem:

@@ -57,6 +57,12 @@ struct ProbeCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Device-DAX character device to map (default: the first devdax device).", valueName: "/dev/daxX.Y"))
   var devdax: String?
 
+  @Option(
+    help: ArgumentHelp(
+      "NUMA node of device-DAX memory onlined movable as System RAM (daxctl reconfigure-device --mode=system-ram), for devdax-kmem; daxpin never reconfigures a device.",
+      valueName: "N"))
+  var kmemNode: Int?
+
   @Option(help: ArgumentHelp("VFIO group already bound to vfio-pci (default: the first group under /dev/vfio).", valueName: "N"))
   var vfioGroup: Int?
 
@@ -75,6 +81,9 @@ struct ProbeCommand: ParsableCommand {
     if backend != .fake && (profile != nil || topology != nil) {
       throw ValidationError("--profile and --topology describe the simulated kernel: add --backend fake")
     }
+    if let node = kmemNode, node < 0 {
+      throw ValidationError("--kmem-node takes a NUMA node number, 0 or more (/sys/devices/system/node/nodeN)")
+    }
     if let hostname {
       if backend == .fake { throw ValidationError("--hostname names a real host: the simulated kernel's reports are always daxpin-fake") }
       // A name in one line, as uname's nodename would be; the matrix caps host names at 256 bytes.
@@ -91,7 +100,8 @@ struct ProbeCommand: ParsableCommand {
       backend == .fake ? FakeHost(FakeKernel(profile: profile ?? .linux6_1, topology: topology ?? .full)) : LinuxHost()
     let request = ProbeRequest(
       interfaces: interfaces, kinds: kinds, accesses: accesses, pagecacheDirectory: pagecacheDir, fsdaxDirectories: fsdaxDir,
-      devdax: devdax, vfioGroup: vfioGroup, interruptAfter: interruptAfter, toolVersion: DaxpinVersion.string)
+      devdax: devdax, vfioGroup: vfioGroup, interruptAfter: interruptAfter, toolVersion: DaxpinVersion.string,
+      kmemNode: kmemNode)
     if backend == .linux { LinuxKernel.catchInterrupts() }
     var run = ProbeRun(host: host, request: request)
     run.onNotice = { Stderr.line("daxpin: \($0)") }

@@ -120,7 +120,8 @@ struct ExpectationTests {
       for k in MemoryKind.allCases {
         for a in Access.allCases {
           let e = expect(i, k, a, KernelFeatures(version: nil))
-          #expect((e.outcome == .refused) == (e.errno != nil), "a refusal names its errno; a pin or an ODP registration has none")
+          #expect((e.outcome == .refused) == (e.errno != nil), "a refusal names its errno; a pin, an ODP registration or a truncate answer has none")
+          #expect([.waited, .completed].contains(e.outcome) == (i == .truncateHeld), "truncate-held expects waited or completed, and only it")
           #expect(!e.origin.isEmpty && !e.basis.isEmpty)
         }
       }

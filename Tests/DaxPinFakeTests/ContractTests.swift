@@ -7,8 +7,9 @@ import Testing
 
 /// Rows of the real lab reports (`daxpin report matrix --jsonl` over the lab's reports from
 /// Debian's 5.10.223, 6.1.176, 6.12.107 and 7.3.4 kernels and 7.3.4 built from linux-source-7.3;
-/// the pmem modes of each in `labModes`). The rdma, rdma-odp and af_xdp rows come from the four
-/// Debian kernels only (`rowsPerRun`).
+/// the pmem modes of each in `labModes`). The rdma, rdma-odp, af_xdp and truncate-held rows and
+/// the devdax-kmem rows come from the four Debian kernels only (`labInterfaces`, `labKinds`): the
+/// source-built 7.3 is not cached (building it takes ~25 min of two cores).
 let labRows: [Matrix.Row] = {
   let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/lab.jsonl")
   let text = (try? String(contentsOf: url, encoding: .utf8)) ?? ""
@@ -35,17 +36,21 @@ func fakeReport(_ p: KernelProfile, topology: FakeTopology = .full, pmem: PmemMo
 /// The profile that stands for the kernel a row came from.
 func profile(of row: Matrix.Row) -> KernelProfile? { row.lab.flatMap { KernelProfile(labKernel: $0) } }
 
-/// The interfaces before rdma, rdma-odp and af_xdp: every lab kernel's rows have them.
+/// The interfaces before rdma, rdma-odp, af_xdp and truncate-held: every lab kernel's rows have them.
 let firstInterfaces: [Interface] = [.vfioType1, .vfioType1v2, .iommufdCompat, .iommufd, .iommufdFile, .ioUring]
-/// rdma, rdma-odp and af_xdp: recorded on the Debian kernels (debian-5.10, -6.1, -6.12, -latest),
-/// not on the source-built 7.3, which the fixture's later runs did not rebuild.
-let deviceFreeInterfaces: [Interface] = [.rdma, .rdmaODP, .afXDP]
-let cellsPerInterface = MemoryKind.allCases.count * Access.allCases.count
+/// The memory kinds before devdax-kmem: every lab kernel's rows have them.
+let firstKinds: [MemoryKind] = MemoryKind.allCases.filter { $0 != .devdaxKmem }
+
+/// True for the Debian kernels, recorded with the whole vocabulary; the source-built 7.3 was
+/// recorded before rdma, rdma-odp, af_xdp, truncate-held and devdax-kmem came.
+func isDebian(_ p: KernelProfile) -> Bool { p.labKernel?.hasPrefix("debian-") == true }
+/// The interfaces the fixture has for the kernel behind `p`.
+func labInterfaces(_ p: KernelProfile) -> [Interface] { isDebian(p) ? Interface.allCases : firstInterfaces }
+/// The memory kinds the fixture has for the kernel behind `p`.
+func labKinds(_ p: KernelProfile) -> [MemoryKind] { isDebian(p) ? MemoryKind.allCases : firstKinds }
 
 /// Rows one lab run of the kernel behind `p` has in the fixture.
-func rowsPerRun(_ p: KernelProfile) -> Int {
-  (firstInterfaces.count + (p.labKernel?.hasPrefix("debian-") == true ? deviceFreeInterfaces.count : 0)) * cellsPerInterface
-}
+func rowsPerRun(_ p: KernelProfile) -> Int { labInterfaces(p).count * labKinds(p).count * Access.allCases.count }
 
 @Suite("contract: each lab-verified profile equals the real kernel, cell by cell")
 struct ContractTests {
@@ -58,11 +63,28 @@ struct ContractTests {
       let rows = labRows.filter { profile(of: $0) == p }
       #expect(Set(rows.compactMap(\.pmem)) == Set(modes.map(\.rawValue)), "\(p.rawValue)")
       for m in modes { #expect(rows.filter { $0.pmem == m.rawValue }.count == rowsPerRun(p), "\(p.rawValue) \(m.rawValue)") }
-      let interfaces = Set(rows.map(\.interface))
-      let expected = p.labKernel!.hasPrefix("debian-") ? Set(Interface.allCases) : Set(firstInterfaces)
-      #expect(interfaces == expected, "\(p.rawValue)")
+      #expect(Set(rows.map(\.interface)) == Set(labInterfaces(p)), "\(p.rawValue)")
+      #expect(Set(rows.map(\.kind)) == Set(labKinds(p)), "\(p.rawValue)")
     }
     #expect(labRows.count == labModes.map { $0.value.count * rowsPerRun($0.key) }.reduce(0, +))
+  }
+
+  /// devdax-kmem is measured where the guest has a kmem region (memmap, nvdimm:
+  /// `LabLayout.kmemNode(_:)`); elsewhere its cells are skipped for want of --kmem-node. Only a
+  /// devdax-kmem cell the kernel took (pinned, or registered on demand: left in place) records where its pages went.
+  @Test func kmemCellsWhereTheGuestHasAKmemNode() {
+    let kmem = labRows.filter { $0.kind == .devdaxKmem }
+    #expect(!kmem.isEmpty)
+    for row in kmem {
+      let mode = PmemMode(rawValue: row.pmem ?? "")
+      #expect(mode != nil)
+      if let mode, LabLayout.standard.kmemNode(mode) == nil {
+        #expect(row.outcome == .unsupported, "\(row.lab ?? "") \(mode.rawValue): no kmem region, so no --kmem-node")
+      }
+    }
+    #expect(kmem.contains { $0.pmem == "memmap" && $0.outcome == .pinned })
+    #expect(labRows.filter { $0.placement != nil }.allSatisfy { $0.kind == .devdaxKmem && [.pinned, .onDemand].contains($0.outcome) })
+    #expect(labRows.filter { $0.outcome == .onDemand && $0.placement != nil }.allSatisfy { $0.placement == .inPlace }, "ODP pins nothing, so moves nothing")
   }
 
   /// Each row against the fake host of its own pmem mode (`FakeTopology(lab:)`).
@@ -72,7 +94,9 @@ struct ContractTests {
     let real = labRows.filter { profile(of: $0) == p }
     #expect(real.count == (labModes[p]?.count ?? 0) * rowsPerRun(p))
     for mode in labModes[p] ?? [] {
-      let report = fakeReport(p, topology: FakeTopology(lab: mode), pmem: mode)
+      let report = fakeReport(
+        FakeKernel(profile: p, topology: FakeTopology(lab: mode), pmem: mode),
+        ProbeRequest(toolVersion: "test", kmemNode: LabLayout.standard.kmemNode(mode)))
       #expect(report.isSimulated)
       #expect(report.inventory.pmem.buses.map(\.provider) == [mode.busProvider])
       let fake = Dictionary(report.probes.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -82,9 +106,11 @@ struct ContractTests {
           disagreements.append("\(id) [\(mode.rawValue)]: missing in the fake")
           continue
         }
-        if f.outcome != row.outcome || f.errnoName != row.errnoName || f.verdict != row.verdict {
+        if f.outcome != row.outcome || f.errnoName != row.errnoName || f.verdict != row.verdict
+          || (row.kind == .devdaxKmem && row.placement != f.frames?.placement)
+        {
           disagreements.append(
-            "\(id) [\(mode.rawValue)]: lab \(row.outcome.rawValue) \(row.errnoName ?? "") \(row.verdict.rawValue), fake \(f.outcome.rawValue) \(f.errnoName ?? "") \(f.verdict.rawValue)")
+            "\(id) [\(mode.rawValue)]: lab \(row.outcome.rawValue) \(row.errnoName ?? "") \(row.verdict.rawValue) \(row.placement?.rawValue ?? ""), fake \(f.outcome.rawValue) \(f.errnoName ?? "") \(f.verdict.rawValue) \(f.frames?.placement.rawValue ?? "")")
         }
       }
     }
@@ -99,7 +125,8 @@ struct ContractTests {
     #expect(FakeTopology(lab: mode) == .full)
     let pmem = fakeReport(.linux6_12, topology: FakeTopology(lab: mode), pmem: mode).inventory.pmem
     #expect(pmem.buses.map(\.provider) == [mode.busProvider])
-    #expect(pmem.buses.flatMap(\.regions).count == LabLayout.standard.regions(mode))
+    // The kmem region (memmap, nvdimm) is System RAM by then: the fake lists the namespaces the probe maps.
+    #expect(pmem.buses.flatMap(\.regions).count == LabLayout.standard.regions(mode) - (LabLayout.standard.kmemNode(mode) == nil ? 0 : 1))
     #expect(pmem.namespaces.map(\.mode) == LabLayout.standard.namespaceModes)
     #expect(Set(pmem.namespaces.map(\.dev)).count == 3)
     if mode == .cxl { #expect(pmem.namespaces.map(\.dev) == ["namespace0.0", "namespace0.1", "namespace0.2"]) }
@@ -113,9 +140,11 @@ struct ContractTests {
     #expect(!KernelProfile.linux4_14.labVerified)
     let unsafe = report.probes.filter(\.unsafe)
     #expect(!unsafe.isEmpty)
-    #expect(Set(unsafe.map(\.id)) == Set(["vfio-type1", "vfio-type1v2"].flatMap { i in
+    let pins: [String] = ["vfio-type1", "vfio-type1v2"].flatMap { i in
       ["fsdax-ext4-shared", "fsdax-ext4-private", "fsdax-xfs-shared", "fsdax-xfs-private"].flatMap { k in ["rw", "ro"].map { "\(i).\(k).\($0)" } }
-    }))
+    }
+    let truncates: [String] = ["fsdax-ext4-shared", "fsdax-xfs-shared"].flatMap { k in ["rw", "ro"].map { "truncate-held.\(k).\($0)" } }
+    #expect(Set(unsafe.map(\.id)) == Set(pins + truncates))
     #expect(report.summary.exitCode == 1)
     #expect(report.probes.filter { $0.interface == .ioUring }.allSatisfy { $0.outcome == .unsupported }, "io_uring arrived in 5.1")
   }

@@ -43,14 +43,17 @@ struct LabUnitTests {
     let a = q.arguments
     #expect(a.first == "qemu-system-x86_64")
     #expect(a.contains("q35,kernel-irqchip=split,max-ram-below-4g=1024M"))
-    #expect(a[a.firstIndex(of: "-m")! + 1] == "2688M", "1 GiB below 4 GiB, the regions above")
+    #expect(a[a.firstIndex(of: "-m")! + 1] == "3328M", "1 GiB below 4 GiB, the four regions above")
+    // Node 0's RAM ends where the fourth region starts; node 1 is that region (devdax-kmem).
+    #expect(a.contains("memory-backend-ram,id=ram0,size=2816M") && a.contains("node,nodeid=0,cpus=0,memdev=ram0"))
+    #expect(a.contains("memory-backend-ram,id=ram1,size=512M") && a.contains("node,nodeid=1,memdev=ram1"))
     #expect(a.contains("intel-iommu,intremap=on,caching-mode=on"))
     #expect(a.contains("edu,addr=\(String(LabLayout.standard.vfioSlot, radix: 16))"))
     #expect(a.contains("tcg"))
     #expect(a[a.firstIndex(of: "-smp")! + 1] == "1", "one vCPU under TCG")
     #expect(a.contains("file:/c"))
     #expect(q.kernelCommandLine.contains("intel_iommu=on"))
-    #expect(q.kernelCommandLine.contains("memmap=512M!4096M memmap=512M!4672M memmap=512M!5248M"))
+    #expect(q.kernelCommandLine.contains("memmap=512M!4096M memmap=512M!4672M memmap=512M!5248M memmap=512M!5888M"))
     #expect(!a.contains { $0.contains("nvdimm") })
 
     let n = QEMUCommand(accel: .kvm, kernel: "/k", initrd: "/i", console: "/c", pmem: .nvdimm, pmemFiles: ["/a", "/b", "/c"])
@@ -62,6 +65,7 @@ struct LabUnitTests {
     #expect(n.arguments.contains("nvdimm,memdev=nvmem1,id=nvdimm1,label-size=128K"))
     #expect(!n.kernelCommandLine.contains("memmap="))
     #expect(n.arguments.contains("1024M,slots=4,maxmem=5120M"))
+    #expect(n.arguments.contains("node,nodeid=0,cpus=0-1,memdev=ram0") && n.arguments.contains("node,nodeid=1"))
     #expect(!n.arguments.contains("isa-debugcon,iobase=0x402,chardev=fwlog"))
     var f = n
     f.firmwareLog = "/fw"
@@ -286,7 +290,8 @@ struct LabUnitTests {
     #expect(a.count < 1024)
     let text = String(decoding: a, as: UTF8.self)
     #expect(text.contains("PMEM_MODE=nvdimm"))
-    #expect(text.contains("REGIONS=\"3\""))
+    #expect(text.contains("REGIONS=\"\(LabLayout.standard.regions(.nvdimm))\""))
+    #expect(text.contains("KMEM_NODE=\"\(LabLayout.standard.kmemNodeNumber)\""), "nvdimm has the kmem region")
     let cxl = String(decoding: Initramfs.runArchive(pmem: .cxl, modules: []), as: UTF8.self)
     #expect(cxl.contains("PMEM_MODE=cxl"))
     #expect(cxl.contains("REGIONS=\"1\""), "one CXL region carved into the namespaces")

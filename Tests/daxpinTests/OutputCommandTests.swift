@@ -3,7 +3,7 @@ import Foundation
 import Glibc
 import Testing
 
-/// The report producer: the fake backend's full run (234 probes, ~190 KiB of JSON: more than a
+/// The report producer: the fake backend's full run (`fullRunCells` probes, over 200 KiB of JSON: more than a
 /// pipe holds), any user, nothing touched.
 let fakeProbe = ["probe", "--backend", "fake", "--profile", "linux-6.1"]
 

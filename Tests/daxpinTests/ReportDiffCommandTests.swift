@@ -39,7 +39,7 @@ struct ReportDiffCommandTests {
         rdma.fsdax-xfs-private-cow.ro: refused EOPNOTSUPP → pinned
         rdma.devdax.ro: refused EFAULT → pinned
         af_xdp.pagecache-shared.rw: pinned → refused EFAULT
-        16 of 234 cells changed
+        16 of \(fullRunCells) cells changed
 
         """)
     let json = try Run.daxpin(["report", "diff", "--json", old, new])

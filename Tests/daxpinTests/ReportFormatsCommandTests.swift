@@ -36,7 +36,7 @@ struct ReportFormatsCommandTests {
     #expect(Self.count("<testsuite ", in: r.stdout) == 1)
     #expect(Self.count("<failure ", in: r.stdout) == report.summary.fail)
     #expect(Self.count("type=\"UNSAFE\"", in: r.stdout) == report.summary.unsafe)
-    #expect(report.summary.unsafe == 16)
+    #expect(report.summary.unsafe == 20, "16 fsdax pins and 4 truncate-held cells")
     #expect(Self.count("<skipped ", in: r.stdout) == report.summary.skip)
     #expect(Self.count("<error ", in: r.stdout) == report.summary.error)
     for p in report.probes {
@@ -70,8 +70,9 @@ struct ReportFormatsCommandTests {
       case .error: #expect(!result.ok && result.directive == "ERROR", "\(p.id)")
       }
     }
-    #expect(doc.results.filter { $0.notes.first?.contains("UNSAFE") == true }.count == 16)
-    #expect(doc.trailing == ["Totals: pass:80 fail:24 xfail:0 xpass:0 skip:130 error:0"])
+    // 16 UNSAFE pins and 4 UNSAFE truncate-held cells on linux-4.14.
+    #expect(doc.results.filter { $0.notes.first?.contains("UNSAFE") == true }.count == 20)
+    #expect(doc.trailing == ["Totals: pass:82 fail:28 xfail:0 xpass:0 skip:170 error:0"])
     #expect(r.stdout.contains("\n# SIMULATED: fake backend (simulated: linux-4.14), not a real kernel's answer\n"))
 
     let pass = try Run.daxpin(["probe", "--backend", "fake", "--profile", "linux-6.1", "--format", "ktap"])
@@ -81,7 +82,7 @@ struct ReportFormatsCommandTests {
     let skipped = try Run.daxpin(["probe", "--backend", "fake", "--profile", "linux-6.1", "--interface", "iommufd", "--format", "ktap"])
     #expect(skipped.status == 4)
     let skips = try KTAPDocument.parse(skipped.stdout)
-    #expect(skips.plan == 26)
+    #expect(skips.plan == MemoryKind.allCases.count * 2)
     #expect(skips.results.allSatisfy { $0.ok && $0.directive == "SKIP" })
   }
 
@@ -96,7 +97,7 @@ struct ReportFormatsCommandTests {
     #expect(try cells(a) == cells(b))
     #expect(try cells(a).count == fullRunCells)
     let text = try Run.daxpin(["probe", "--backend", "fake", "--profile", "linux-6.1", "--format", "text"])
-    #expect(text.stdout.contains("daxpin: 130 pass, 0 fail, 104 skip, 0 error on 6.1.176-daxpin-fake"))
+    #expect(text.stdout.contains("daxpin: 136 pass, 0 fail, 144 skip, 0 error on 6.1.176-daxpin-fake"))
     let both = try Run.daxpin(["probe", "--backend", "fake", "--json", "--format", "ktap"])
     #expect(both.status == 64)
     #expect(both.stderr.contains("--json is --format json; it cannot go with --format ktap"))
@@ -130,7 +131,7 @@ struct ReportFormatsCommandTests {
     #expect(try Self.xsdProblems(junit.stdout, in: files.dir) == nil)
     #expect(Self.count("<testsuite ", in: junit.stdout) == 2)
     #expect(Self.count("<testcase ", in: junit.stdout) == 2 * fullRunCells)
-    #expect(junit.stdout.contains(#"<testsuites name="daxpin" tests="468" failures="24" errors="0" skipped="234""#))
+    #expect(junit.stdout.contains(#"<testsuites name="daxpin" tests="\#(2 * fullRunCells)" failures="28" errors="0" skipped="314""#))
 
     let ktap = try Run.daxpin(["report", "ktap", old, new])
     #expect(ktap.status == 1)
@@ -192,7 +193,7 @@ extension ProbeCommandTests {
   func realProbeKTAPAndJUnit() throws {
     let ktap = try Run.daxpin(["probe", "--interface", "io_uring", "--format", "ktap"])
     let doc = try KTAPDocument.parse(ktap.stdout)
-    #expect(doc.plan == 26)
+    #expect(doc.plan == MemoryKind.allCases.count * 2)
     #expect(doc.results.map(\.name) == MemoryKind.allCases.flatMap { k in Access.allCases.map { "io_uring.\(k.rawValue).\($0.rawValue)" } })
     let failed = doc.results.contains { !$0.ok }
     #expect(ktap.status == (failed ? 1 : doc.results.allSatisfy { $0.directive == "SKIP" } ? 4 : 0))
@@ -202,7 +203,7 @@ extension ProbeCommandTests {
       let path = files.dir + "/real.xml"
       try junit.stdout.write(toFile: path, atomically: false, encoding: .utf8)
       #expect(try External.run(xmllint, ["--noout", "--schema", ReportFormatsCommandTests.xsd, path]).status == 0)
-      #expect(ReportFormatsCommandTests.count("<testcase classname=\"io_uring\" ", in: junit.stdout) == 26)
+      #expect(ReportFormatsCommandTests.count("<testcase classname=\"io_uring\" ", in: junit.stdout) == MemoryKind.allCases.count * 2)
     }
   }
 }

@@ -39,7 +39,7 @@ struct ReportHTMLCommandTests {
     #expect(lines.last == "done")
     #expect(v["cells"] == "\(2 * fullRunCells)", "one cell per probe: 2 reports × \(fullRunCells)")
     #expect(v["opened"] == "\(2 * fullRunCells)", "every cell opens its own details")
-    #expect(v["unsafe"] == "16", "linux-4.14's 16 UNSAFE cells are marked")
+    #expect(v["unsafe"] == "20", "linux-4.14's 20 UNSAFE cells are marked (16 pins, 4 truncate-held)")
     #expect(v["broken"] == "0", "\(lines.filter { $0.hasPrefix("broken:") })")
     #expect(v["errors"] == "0", "\(lines)")
     #expect(v["unsafe-banner"] == "yes")

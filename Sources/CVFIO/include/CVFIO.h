@@ -153,4 +153,28 @@ extern const int CVFIO_AT_EMPTY_PATH;
 int cvfio_fstatfs_type(int fd, int64_t *f_type);
 extern const int64_t CVFIO_PROC_SUPER_MAGIC;
 
+/* --- page frames and the truncate-under-a-held-page probe (HeldTruncate.c) --- */
+
+/* mbind(2) of [addr, addr+len) with MPOL_BIND | MPOL_MF_STRICT to one NUMA node. */
+int cvfio_mbind_node(void *addr, unsigned long len, int node);
+/* pread(2) of /proc/self/pagemap entries for `count` pages from `addr`: 64-bit entries. */
+int cvfio_pagemap(void *addr, uint64_t count, uint64_t *entries);
+
+struct cvfio_held_truncate {
+  int64_t held_bytes;            /* what vmsplice put in the pipe */
+  int32_t returned_while_held;   /* the truncate returned before the pipe was drained */
+  int32_t returned_after_release;
+  int32_t truncate_errno;        /* 0: ftruncate succeeded */
+  int64_t release_to_return_ms;  /* -1 when not measured */
+};
+/*
+ * vmsplice(2) of the first `held` bytes at `addr` (a MAP_SHARED mapping of `fd`) into a new pipe,
+ * ftruncate(fd, 0) on a second thread, a look after hold_ms whether it returned, the pipe drained,
+ * then up to wait_ms for the truncate to return. Returns 0, or -1 with errno when the pipe,
+ * vmsplice or the thread could not be had (nothing is left behind then). A truncate still blocked
+ * after wait_ms keeps its thread (detached) and its small state block.
+ */
+int cvfio_truncate_under_held_pages(int fd, void *addr, size_t held, unsigned hold_ms, unsigned wait_ms,
+                                    struct cvfio_held_truncate *out);
+
 #endif /* CVFIO_H */

@@ -104,6 +104,8 @@ public struct CheckRun {
       return inventory.iommu.groups.contains { $0.devices.contains { $0.vfioCdev != nil } } ? nil : "this host has no vfio device cdev"
     case .ioUring:
       return inventory.ioUring.available ? nil : "io_uring is not available here (\(inventory.ioUring.setupErrno ?? "io_uring_setup failed"))"
+    case .truncateHeld:
+      return "truncate-held is a safety probe, not a VMM's pin path"
     case .rdma, .rdmaODP, .afXDP:
       return "\(interface.rawValue) is not a VM's DMA path: `daxpin check` predicts VFIO and iommufd"
     }

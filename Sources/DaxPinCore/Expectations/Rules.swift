@@ -10,6 +10,7 @@ public enum Expectations {
     let rule = rules.first { $0.applies(id, features) }!
     switch rule.expect {
     case .refused: return .refused(rule.errno!, origin: rule.origin, basis: rule.basis)
+    case .waited, .completed: return Expectation(outcome: rule.expect, errno: nil, errnoName: nil, origin: rule.origin, basis: rule.basis)
     case .onDemand: return .onDemand(origin: rule.origin, basis: rule.basis)
     default: return .pinned(origin: rule.origin, basis: rule.basis)
     }
@@ -29,6 +30,30 @@ public enum Expectations {
     }
   }
 
+  public static let rules: [ExpectationRule] = truncateRules + pinRules
+
+  /// `truncate-held`: what a truncate does while a page of the file is referenced.
+  static let truncateRules: [ExpectationRule] = [
+    ExpectationRule(
+      origin: "fsdax-break-layouts",
+      basis: "a truncate of a DAX file first waits until no page of the range is referenced: dax_layout_busy_page() from ext4_break_layouts and xfs_break_dax_layouts (\"mm, fs, dax: handle layout changes to pinned dax mappings\", 4.18-4.19, 2018); the 2022 \"fsdax: wait on @page not @page->_refcount\" work keeps the wait",
+      applies: { id, _ in id.interface == .truncateHeld && id.kind.isFilesystemDAX },
+      expect: .waited),
+    ExpectationRule(
+      origin: "pagecache-truncate",
+      basis: "truncate_inode_pages removes a page-cache page without waiting for other references: the pipe keeps a page the file no longer owns, and the block is not the page",
+      applies: { id, _ in id.interface == .truncateHeld },
+      expect: .completed),
+  ]
+
+  /// Where a long-term pin leaves pages that were in ZONE_MOVABLE (`devdax-kmem`): migrated out
+  /// first. A pin that leaves them there is a fail on every kernel (hot-unplug of the range
+  /// cannot finish), and this names the change that fixed it.
+  public static let movablePlacement = (
+    origin: "gup-longterm-movable",
+    basis: "FOLL_LONGTERM migrates pages out of ZONE_MOVABLE before pinning them (\"mm/gup: migrate pinned pages out of movable zone\", d1e153fea2a8, 5.13, 2021; before it only CMA pages were migrated)"
+  )
+
   /// Interfaces whose pin always asks for FOLL_WRITE, whatever the access: io_uring's fixed
   /// buffers and AF_XDP's UMEM (`xdp_umem_pin_pages`: FOLL_WRITE | FOLL_LONGTERM).
   static func alwaysPinsForWriting(_ i: Interface) -> Bool { i == .ioUring || i == .afXDP }
@@ -38,7 +63,7 @@ public enum Expectations {
   /// is pinned for reading only.
   static func rdmaPinsReadOnlyForWriting(_ f: KernelFeatures) -> Bool { !f.atLeast(6, 2) }
 
-  public static let rules: [ExpectationRule] = [
+  static let pinRules: [ExpectationRule] = [
     ExpectationRule(
       origin: "ib-umem-odp",
       basis: "IBV_ACCESS_ON_DEMAND: ib_umem_odp_get takes no page reference; the device faults pages through hmm_range_fault and MMU notifiers invalidate them",

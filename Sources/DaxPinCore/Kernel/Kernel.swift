@@ -142,6 +142,25 @@ public protocol Kernel: Sendable {
   /// `setsockopt(SOL_XDP, XDP_UMEM_REG)` of `mapping` in chunks of `chunkSize`, no headroom:
   /// `xdp_umem_pin_pages` pins the UMEM until the socket is closed.
   func xdpRegisterUMEM(_ socket: FileDescriptor, _ mapping: Mapping, chunkSize: UInt32) -> Result<Void, Errno>
+  // MARK: page frames, movable memory, truncate under a held page
+
+  /// `mbind(2)` of `mapping` with `MPOL_BIND` to NUMA node `node` (`MPOL_MF_STRICT`), before
+  /// it is faulted: its pages then come from that node only (EINVAL for a node without memory).
+  func bindMemory(_ mapping: Mapping, node: Int) -> Result<Void, Errno>
+  /// `/proc/self/pagemap`: the page frame number of each 4 KiB page of `mapping`, nil for a page
+  /// not present (or whose frame the kernel hides: without CAP_SYS_ADMIN it reports 0).
+  func pageFrames(_ mapping: Mapping) -> Result<[UInt64?], Errno>
+  /// The memory block of each frame (`/sys/devices/system/memory/block_size_bytes`,
+  /// `memoryN/valid_zones` and its `nodeM` link): node and zone, both nil for a frame in no
+  /// memory block (ZONE_DEVICE). ENOENT when the kernel has no memory block devices.
+  func frameLocations(_ frames: [UInt64]) -> Result<[FrameLocation], Errno>
+  /// The truncate-under-a-held-page measurement: `vmsplice(2)` of the first `heldBytes` of
+  /// `mapping` (a `MAP_SHARED` mapping of `file`) into a new pipe nobody reads, `ftruncate(file,
+  /// 0)` on a second thread, a look after `holdMs` whether it has returned, then the pipe
+  /// drained and up to `waitMs` for the truncate to return. The pipe is closed before it
+  /// returns; a truncate still blocked after `waitMs` is left to finish on its own thread.
+  func truncateUnderHeldPages(_ file: FileDescriptor, _ mapping: Mapping, heldBytes: Int, holdMs: Int, waitMs: Int)
+    -> Result<HeldTruncate, Errno>
 
   // MARK: process
 

@@ -236,6 +236,15 @@ public final class RecordingKernel: Kernel {
     call(.xdpRegisterUMEM) { base.xdpRegisterUMEM(s, m, chunkSize: chunkSize) }
   }
 
+  // MARK: page frames, movable memory, truncate under a held page
+
+  public func bindMemory(_ m: Mapping, node: Int) -> Result<Void, Errno> { call(.bindMemory) { base.bindMemory(m, node: node) } }
+  public func pageFrames(_ m: Mapping) -> Result<[UInt64?], Errno> { call(.pageFrames) { base.pageFrames(m) } }
+  public func frameLocations(_ frames: [UInt64]) -> Result<[FrameLocation], Errno> { call(.frameLocations) { base.frameLocations(frames) } }
+  public func truncateUnderHeldPages(_ file: FileDescriptor, _ m: Mapping, heldBytes: Int, holdMs: Int, waitMs: Int) -> Result<HeldTruncate, Errno> {
+    call(.truncateUnderHeldPages) { base.truncateUnderHeldPages(file, m, heldBytes: heldBytes, holdMs: holdMs, waitMs: waitMs) }
+  }
+
   // MARK: process
 
   public func currentProcess() -> ProcessIdentity { base.currentProcess() }

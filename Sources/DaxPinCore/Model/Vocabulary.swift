@@ -23,6 +23,10 @@ public enum MemoryKind: String, CaseIterable, Codable, Sendable, Comparable {
   case fsdaxXfsPrivateCow = "fsdax-xfs-private-cow"
   /// `/dev/daxX.Y` mapped `MAP_SHARED` at the device's align.
   case devdax
+  /// Anonymous memory bound (`mbind(MPOL_BIND)`) to a NUMA node made of device-DAX memory onlined
+  /// as System RAM in `ZONE_MOVABLE` (`daxctl reconfigure-device --mode=system-ram`): a long-term
+  /// pin must migrate it out of the movable zone first. Confirmed by its page frames.
+  case devdaxKmem = "devdax-kmem"
 
   public static func < (a: Self, b: Self) -> Bool {
     allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -43,7 +47,7 @@ public enum MemoryKind: String, CaseIterable, Codable, Sendable, Comparable {
   /// `MAP_SHARED` (true) or `MAP_PRIVATE` (false).
   public var isShared: Bool {
     switch self {
-    case .anon, .hugetlb2m, .pagecachePrivate, .fsdaxExt4Private, .fsdaxExt4PrivateCow,
+    case .anon, .hugetlb2m, .devdaxKmem, .pagecachePrivate, .fsdaxExt4Private, .fsdaxExt4PrivateCow,
       .fsdaxXfsPrivate, .fsdaxXfsPrivateCow:
       false
     default: true
@@ -56,7 +60,7 @@ public enum MemoryKind: String, CaseIterable, Codable, Sendable, Comparable {
     self != .devdax && (isShared || !isFileBacked || isCopyOnWrite)
   }
   /// Backed by a file (a `vm_file` in the VMA), hugetlb and memfd included.
-  public var isFileBacked: Bool { self != .anon && self != .hugetlb2m }
+  public var isFileBacked: Bool { self != .anon && self != .hugetlb2m && self != .devdaxKmem }
 }
 
 /// `rw`: the pin asks for write access (FOLL_WRITE). `ro`: the buffer is mapped read-only and
@@ -86,6 +90,10 @@ public enum Interface: String, CaseIterable, Codable, Sendable, Comparable {
   case rdmaODP = "rdma-odp"
   /// `setsockopt(SOL_XDP, XDP_UMEM_REG)` on an `AF_XDP` socket (`xdp_umem_pin_pages`): no NIC needed.
   case afXDP = "af_xdp"
+  /// Not a pin interface: the truncate-under-a-held-page safety probe. A shared file mapping's
+  /// first pages are held by `vmsplice(2)` into a pipe nobody reads, another thread calls
+  /// `ftruncate(2)`, and the probe sees whether the truncate waits until the pipe is drained.
+  case truncateHeld = "truncate-held"
 
   public static func < (a: Self, b: Self) -> Bool {
     allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
@@ -107,6 +115,12 @@ public enum Outcome: String, Codable, Sendable, CaseIterable {
   /// The registration succeeded without a long-term pin: an on-demand-paging (ODP) memory region,
   /// whose pages the device faults in and the kernel invalidates through MMU notifiers.
   case onDemand = "on-demand"
+  /// `truncate-held`: the truncate had not returned while the page was held, and returned once
+  /// the reference was dropped (the safe answer on fsdax: `dax_layout_busy_page`).
+  case waited
+  /// `truncate-held`: the truncate returned while the page was still held (page cache: the
+  /// file lets go of its page; fsdax: the block could be reused under I/O — UNSAFE).
+  case completed
 }
 
 /// The outcome judged against the expectation.

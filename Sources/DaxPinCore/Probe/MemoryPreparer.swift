@@ -38,6 +38,7 @@ struct MemoryPreparer {
       let write = kind.faultsByWriting
       try check(kernel.fault(memory.mapping, pageSize: kind == .hugetlb2m ? 2 << 20 : 4096, write: write), "fault in")
       memory.description.faulted = write ? "write" : "read"
+      if kind == .devdaxKmem { try confirmMovable(memory) }
       if access == .ro {
         try check(kernel.protect(memory.mapping, .read), "mprotect(PROT_READ)")
       }
@@ -157,6 +158,22 @@ struct MemoryPreparer {
           hint: "mount \(fs) on a pmem namespace (fsdax mode) with -o dax, or run `daxpin lab`")
       }
 
+    case .devdaxKmem:
+      guard let node = targets.kmemNode else {
+        throw Unavailable(
+          outcome: .unsupported, reason: "no --kmem-node: devdax-kmem needs a NUMA node of device-DAX memory onlined movable as System RAM",
+          hint: "daxctl reconfigure-device --mode=system-ram daxX.Y (movable is the default), then --kmem-node N (its target_node), or run `daxpin lab`")
+      }
+      let m = try mapped(kernel.map(length: size, protection: .readWrite, source: .anonymous(hugetlb: false)), cellCleanup: cellCleanup, kind: kind)
+      if case .failure(let e) = kernel.bindMemory(m, node: node) {
+        throw Unavailable(
+          outcome: e == .invalidArgument ? .unsupported : .setupFailed,
+          reason: "mbind(MPOL_BIND) to node \(node) failed: \(e.name)\(e == .invalidArgument ? ": the node has no memory this process may use" : "")", errno: e)
+      }
+      return PreparedMemory(
+        mapping: m, file: nil,
+        description: MemoryDescription(kind: kind, size: size, confirmedBy: "mbind MPOL_BIND node \(node); pagemap: every frame in ZONE_MOVABLE"))
+
     case .devdax:
       guard let dev = targets.devdax else {
         throw Unavailable(
@@ -175,6 +192,26 @@ struct MemoryPreparer {
       let m = try mapped(kernel.map(length: length, protection: .readWrite, source: .file(fd, shared: true)), cellCleanup: cellCleanup, kind: kind)
       return PreparedMemory(
         mapping: m, file: fd, description: MemoryDescription(kind: kind, size: length, path: dev.path, confirmedBy: "S_ISCHR, sysfs subsystem dax, align \(dev.align)"))
+    }
+  }
+
+  /// `devdax-kmem` is what it claims only if every page the node gave is in ZONE_MOVABLE.
+  private func confirmMovable(_ memory: PreparedMemory) throws {
+    let node = targets.kmemNode.map(String.init) ?? "?"
+    switch FrameReading.read(kernel, memory.mapping) {
+    case .failure(let e):
+      throw Unavailable(outcome: .setupFailed, reason: "reading /proc/self/pagemap: \(e.name)", hint: e == .permissionDenied ? "run daxpin as root" : nil, errno: e)
+    case .success(let f) where f.present < f.pages:
+      throw Unavailable(
+        outcome: .setupFailed, reason: "pagemap shows \(f.pages - f.present) of \(f.pages) pages without a frame after the fault (a frame number is hidden without CAP_SYS_ADMIN)",
+        hint: "run daxpin as root")
+    case .success(let f) where f.movable < f.pages:
+      let first = f.firstNotMovable
+      throw Unavailable(
+        outcome: .unsupported,
+        reason: "node \(node) gave \(f.pages - f.movable) of \(f.pages) pages outside ZONE_MOVABLE (pfn \(first?.pfn.map { "0x" + String($0, radix: 16) } ?? "?") in zone \(first?.zone ?? "unknown")): it is not device-DAX memory onlined movable",
+        hint: "online the dax device's memory movable (daxctl reconfigure-device --mode=system-ram, movable by default) and pass its node with --kmem-node")
+    case .success: return
     }
   }
 

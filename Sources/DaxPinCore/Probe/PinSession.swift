@@ -100,6 +100,9 @@ func openPinSession(_ interface: Interface, kernel: any Kernel, targets: ProbeTa
       return .success(try RDMASession.open(kernel: kernel, onDemand: interface == .rdmaODP, cleanup: cleanup))
     case .afXDP:
       return .success(try AFXDPSession.open(kernel: kernel))
+    case .truncateHeld:
+      // Opens nothing per interface: each cell makes its own pipe and thread (ProbeEngine's truncateCell).
+      return .failure(SessionUnavailable(outcome: .unsupported, reason: "truncate-held is not a pin interface"))
     }
   } catch let e as SessionUnavailable {
     return .failure(e)

@@ -71,6 +71,9 @@ public struct ProbeEngine {
       interface: id.interface, memory: MemoryDescription(kind: id.kind, size: targets.bufferSize), access: id.access,
       outcome: .unsupported, expectation: expectation, verdict: .skip)
 
+    if id.interface == .truncateHeld {
+      return truncateCell(&r, preparer: &preparer)
+    }
     let s: any PinSession
     switch session {
     case .failure(let u):
@@ -94,6 +97,7 @@ public struct ProbeEngine {
     if id.interface == .iommufdFile && memory.file == nil {
       return finish(&r, outcome: .unsupported, errno: nil, reason: "IOMMU_IOAS_MAP_FILE maps a file; \(id.kind.rawValue) memory has none")
     }
+    let before = FrameReading.read(kernel, memory.mapping)
     let attempt = s.pin(memory, access: id.access)
     r.request = attempt.request
     r.pinnedKB = attempt.pinnedKB
@@ -108,6 +112,12 @@ public struct ProbeEngine {
       // An ODP region is on demand unless VmPin says pages were pinned after all.
       let onDemand = s.pinsOnDemand && (attempt.pinnedKB ?? 0) <= 0
       finish(&r, outcome: onDemand ? .onDemand : .pinned, errno: nil, reason: nil)
+      // The frames after the pin (and its undo: a migration is not undone) against before.
+      if case .success(let b) = before, case .success(let a) = FrameReading.read(kernel, memory.mapping) {
+        r.frames = b.placement(after: a)
+      }
+      // Where a long-term pin left movable pages; an on-demand region pins nothing to judge.
+      if id.kind == .devdaxKmem && !onDemand { judgePlacement(&r, node: targets.kmemNode) }
       if let err = attempt.toolError {
         r.verdict = max(r.verdict, .error)
         r.reason = [r.reason, err].compactMap { $0 }.joined(separator: "; ")
@@ -115,6 +125,25 @@ public struct ProbeEngine {
       return r
     case .failure(let e):
       return finish(&r, outcome: classify(e), errno: e, reason: nil)
+    }
+  }
+
+  /// `devdax-kmem`: a pin that left pages in ZONE_MOVABLE fails, whatever the pin's own answer.
+  private func judgePlacement(_ r: inout ProbeResult, node: Int?) {
+    guard r.verdict == .pass else { return }
+    let rule = Expectations.movablePlacement
+    guard let f = r.frames else {
+      r.verdict = .error
+      r.reason = "the page frames after the pin could not be read from /proc/self/pagemap"
+      return
+    }
+    if f.movableAfter > 0 {
+      r.verdict = .fail
+      r.reason =
+        "pinned in ZONE_MOVABLE: \(f.movableAfter) of \(f.pages) pages stayed in the movable zone of node \(node.map(String.init) ?? "?"); while pinned they cannot be migrated, so memory hot-unplug and `daxctl offline-memory` of that dax device fail (expected migrated [\(rule.origin)])"
+      r.hint = "a kernel with \"mm/gup: migrate pinned pages out of movable zone\" (5.13+), or do not pin memory of a movable kmem node long-term"
+    } else {
+      r.reason = "\(f.placement == .migrated ? "migrated out of ZONE_MOVABLE before the pin" : "pinned in place, outside ZONE_MOVABLE"): \(f.summary) [\(rule.origin)]"
     }
   }
 
@@ -130,18 +159,20 @@ public struct ProbeEngine {
   }
 
   @discardableResult
-  private func finish(_ r: inout ProbeResult, outcome: Outcome, errno: Errno?, reason: String?, hint: String? = nil) -> ProbeResult {
+  func finish(_ r: inout ProbeResult, outcome: Outcome, errno: Errno?, reason: String?, hint: String? = nil) -> ProbeResult {
     r.outcome = outcome
     r.errno = errno?.rawValue
     r.reason = reason
     r.hint = hint
     let id = r.probeID
-    if outcome == .pinned || outcome == .refused || outcome == .onDemand, let expectation = r.expectation {
+    if [.pinned, .refused, .onDemand, .waited, .completed].contains(outcome), let expectation = r.expectation {
       let j = Judge.verdict(id: id, outcome: outcome, errno: errno?.rawValue, expectation: expectation)
       r.verdict = j.verdict
       if let why = j.reason { r.reason = why }
       if j.verdict == .fail && r.hint == nil {
-        r.hint = j.unsafe
+        r.hint = j.unsafe && id.interface == .truncateHeld
+          ? "this kernel frees a DAX file's blocks while I/O still references them: do not run I/O into fsdax files that may be truncated; use device-DAX (ndctl create-namespace -m devdax)"
+          : j.unsafe
           ? "do not use fsdax for DMA on this kernel: use device-DAX (ndctl create-namespace -m devdax)"
           : "the rule table (Expectations.rules) and this kernel disagree: report it with this JSON"
       }

@@ -46,6 +46,9 @@ public struct ProbeResult: Codable, Sendable, Equatable {
   public var hint: String?
   /// VmPin / VmLck growth while pinned, in kB: evidence that pages were charged as pinned.
   public var pinnedKB: Int?
+  /// The buffer's page frames before and after a successful pin (`/proc/self/pagemap`): pinned
+  /// in place or after migration, and how many pages stayed in ZONE_MOVABLE.
+  public var frames: FramePlacement?
   public var durationUs: Int?
 
   public init(
@@ -67,10 +70,14 @@ public struct ProbeResult: Codable, Sendable, Equatable {
   /// The errno's symbolic name (`EOPNOTSUPP`).
   public var errnoName: String? { errno.map { Errno(rawValue: $0).name } }
   /// True only when an fsdax pin succeeded: the dax-dma-vs-truncate hazard.
-  public var unsafe: Bool { outcome == .pinned && memory.kind.pinsFilesystemDAXPages }
+  /// Also true when a truncate of a DAX file completed while a page of it was held
+  /// (`truncate-held`): the filesystem may reuse the block under I/O.
+  public var unsafe: Bool {
+    (outcome == .pinned && memory.kind.pinsFilesystemDAXPages) || (outcome == .completed && memory.kind.isFilesystemDAX)
+  }
 
   enum CodingKeys: String, CodingKey {
-    case id, interface, memory, access, request, outcome, errno, expectation, verdict, unsafe, reason, hint
+    case id, interface, memory, access, request, outcome, errno, expectation, verdict, unsafe, reason, hint, frames
     case errnoName = "errno_name"
     case pinnedKB = "pinned_kb"
     case durationUs = "duration_us"
@@ -89,6 +96,7 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     reason = try c.decodeIfPresent(String.self, forKey: .reason)
     hint = try c.decodeIfPresent(String.self, forKey: .hint)
     pinnedKB = try c.decodeIfPresent(Int.self, forKey: .pinnedKB)
+    frames = try c.decodeIfPresent(FramePlacement.self, forKey: .frames)
     durationUs = try c.decodeIfPresent(Int.self, forKey: .durationUs)
   }
 
@@ -108,6 +116,7 @@ public struct ProbeResult: Codable, Sendable, Equatable {
     try c.encodeIfPresent(reason, forKey: .reason)
     try c.encodeIfPresent(hint, forKey: .hint)
     try c.encodeIfPresent(pinnedKB, forKey: .pinnedKB)
+    try c.encodeIfPresent(frames, forKey: .frames)
     try c.encodeIfPresent(durationUs, forKey: .durationUs)
   }
 }
@@ -136,6 +145,15 @@ public enum Judge {
       }
       let observed = outcome == .pinned ? "pinned" : "refused with \(errno.map { Errno(rawValue: $0).name } ?? "?")"
       return (.fail, false, "expected \(describe(expectation)) [\(expectation.origin)], observed \(observed)")
+    case .waited, .completed:
+      if outcome == .completed && id.kind.isFilesystemDAX {
+        return (
+          .fail, true,
+          "UNSAFE: the truncate of a DAX file completed while a page of it was still referenced: the filesystem may reuse that block under I/O (expected \(describe(expectation)))"
+        )
+      }
+      if outcome == expectation.outcome { return (.pass, false, nil) }
+      return (.fail, false, "expected \(describe(expectation)) [\(expectation.origin)], observed \(outcome.rawValue)")
     case .notExercised, .unsupported, .resourceLimited:
       return (.skip, false, nil)
     case .setupFailed:
@@ -147,6 +165,8 @@ public enum Judge {
     switch e.outcome {
     case .pinned: "pinned"
     case .onDemand: "registered on demand (no pin)"
+    case .waited: "the truncate waits for the reference"
+    case .completed: "the truncate completes"
     default: "refused with \(e.errnoName ?? "?")"
     }
   }

@@ -15,6 +15,8 @@ public struct ProbeTargets: Sendable, Equatable {
   public var vfioGroup: VFIOGroupTarget?
   public var vfioContainer: Bool
   public var iommufd: Bool
+  /// The NUMA node of device-DAX memory onlined as movable System RAM (`--kmem-node`).
+  public var kmemNode: Int?
   /// Bytes per probe buffer (one 2 MiB huge page; devdax uses its align when larger).
   public var bufferSize: Int
 

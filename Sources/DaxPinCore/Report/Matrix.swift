@@ -21,8 +21,10 @@ public struct Matrix {
     public var verdict: Verdict
     public var unsafe: Bool?
     public var simulated: Bool?
+    /// `devdax-kmem`: `migrated` or `in-place` (the page frames before and after the pin).
+    public var placement: FramePlacement.Placement?
     enum CodingKeys: String, CodingKey {
-      case kernel, lab, pmem, host, interface, kind, access, outcome, verdict, unsafe, simulated
+      case kernel, lab, pmem, host, interface, kind, access, outcome, verdict, unsafe, simulated, placement
       case errnoName = "errno_name"
     }
   }
@@ -67,9 +69,12 @@ public struct Matrix {
     case .pinned: base = "✔"
     case .refused: base = "✘ " + MarkdownCell.escape(p.errnoName ?? "")
     case .notExercised: base = "?"
+    case .waited: base = "waited"
+    case .completed: base = "completed"
     case .onDemand: base = "~"
     default: base = "–"
     }
+    if let f = p.frames, p.outcome == .pinned { return (p.verdict == .fail ? "!" : "") + base + " " + f.placement.rawValue }
     if p.unsafe == true { return "!UNSAFE " + base }
     return p.verdict == .fail ? "!" + base : base
   }
@@ -79,7 +84,7 @@ public struct Matrix {
     guard !entries.isEmpty else { return "" }
     var out = ["# daxpin compatibility matrix\(simulated ? " (SIMULATED: fake backend)" : "")", ""]
     let hosts = Set(entries.compactMap(\.identity.host))
-    out.append("\(entries.count) report\(entries.count == 1 ? "" : "s") from \(hosts.count) host\(hosts.count == 1 ? "" : "s"). Cells: `rw / ro`; ✔ pinned, ✘ refused with errno, ! contradicts the expectation, ? not exercised (no IOMMU domain), ~ registered on demand (RDMA ODP: no pin), – skipped (absent here).")
+    out.append("\(entries.count) report\(entries.count == 1 ? "" : "s") from \(hosts.count) host\(hosts.count == 1 ? "" : "s"). Cells: `rw / ro`; ✔ pinned (devdax-kmem: `migrated` out of ZONE_MOVABLE or `in-place`), ✘ refused with errno, ! contradicts the expectation, ? not exercised (no IOMMU domain), ~ registered on demand (RDMA ODP: no pin), – skipped (absent here); truncate-held: `waited` for the held page or `completed` while it was held.")
     for interface in Interface.allCases {
       let rows = entries.filter { e in e.cells.contains { $0.interface == interface && $0.outcome != .unsupported } }
       out += ["", "## \(interface.rawValue)", ""]
@@ -97,7 +102,24 @@ public struct Matrix {
         out.append("| \(rowLabel(e)) | " + cells.joined(separator: " | ") + " |")
       }
     }
+    out += framesTable()
     return out.joined(separator: "\n") + "\n"
+  }
+
+  /// `devdax-kmem`: each pinned cell's first page frame, node and zone before and after the pin.
+  func framesTable() -> [String] {
+    let rows = entries.flatMap { e in e.cells.compactMap { c in c.frames.map { (e, c, $0) } } }
+    guard !rows.isEmpty else { return [] }
+    var out = ["", "## devdax-kmem page frames", "", "| kernel | probe | before | after | pages moved | in ZONE_MOVABLE before → after |", "|---|---|---|---|---|---|"]
+    func sample(_ s: FrameSample) -> String {
+      let pfn = s.pfn.map { "0x" + String($0, radix: 16) } ?? "?"
+      return MarkdownCell.escape("\(pfn) node \(s.node.map(String.init) ?? "?") \(s.zone ?? "?")")
+    }
+    for (e, c, f) in rows {
+      out.append(
+        "| \(rowLabel(e)) | \(c.interface.rawValue).\(c.access.rawValue) | \(sample(f.before)) | \(sample(f.after)) | \(f.moved)/\(f.pages) | \(f.movableBefore) → \(f.movableAfter)\(c.verdict == .fail ? " !" : "") |")
+    }
+    return out
   }
 
   /// One row per probe of every report: the `--jsonl` lines.
@@ -107,7 +129,7 @@ public struct Matrix {
         Row(
           kernel: e.identity.release, lab: e.identity.labKernel, pmem: e.identity.pmem, host: e.identity.host, interface: c.interface,
           kind: c.kind, access: c.access, outcome: c.outcome, errnoName: c.errnoName, verdict: c.verdict, unsafe: c.unsafe,
-          simulated: e.simulated ? true : nil)
+          simulated: e.simulated ? true : nil, placement: c.frames?.placement)
       }
     }
   }

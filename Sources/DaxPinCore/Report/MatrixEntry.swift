@@ -32,6 +32,9 @@ extension Matrix {
       public var errnoName: String?
       public var verdict: Verdict
       public var unsafe: Bool?
+      /// The page frames before and after the pin, kept for `devdax-kmem` only (the cells
+      /// whose verdict rests on them).
+      public var frames: FramePlacement?
       public var probeID: ProbeID { ProbeID(interface, kind, access) }
     }
 
@@ -95,7 +98,7 @@ extension Matrix {
       cells = report.probes.map { p in
         Cell(
           interface: p.interface, kind: p.memory.kind, access: p.access, outcome: p.outcome, errnoName: cap(p.errnoName), verdict: p.verdict,
-          unsafe: p.unsafe ? true : nil)
+          unsafe: p.unsafe ? true : nil, frames: p.memory.kind == .devdaxKmem ? p.frames : nil)
       }
       details = keepDetails ? report.probes.map(Detail.init) : nil
     }

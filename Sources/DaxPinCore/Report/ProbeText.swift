@@ -5,7 +5,7 @@ public enum ProbeText {
   public static func line(_ r: ProbeResult, color: Bool, count: Int = 1, label idLabel: String? = nil) -> String {
     let what: String
     switch r.outcome {
-    case .pinned: what = "pinned"
+    case .pinned: what = r.frames.map { $0.placement == .migrated ? "pinned after migration" : "pinned in place" } ?? "pinned"
     case .refused: what = "refused \(r.errnoName ?? "")"
     default: what = r.outcome.rawValue
     }
@@ -23,6 +23,7 @@ public enum ProbeText {
       label = "\u{1B}[\(code)m\(label)\u{1B}[0m"
     }
     var out = "\(r.interface.rawValue.leftPad(14)): Checking \(subject.padding(to: 58)) : \(label)"
+    if r.memory.kind == .devdaxKmem, let f = r.frames { out += "\n\(String(repeating: " ", count: 16))frames: \(f.summary)" }
     if r.verdict != .pass {
       if let reason = r.reason { out += "\n\(String(repeating: " ", count: 16))\(reason)" }
       if let hint = r.hint { out += "\n\(String(repeating: " ", count: 16))hint: \(hint)" }

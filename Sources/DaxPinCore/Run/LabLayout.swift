@@ -14,6 +14,15 @@ public struct LabLayout: Sendable, Equatable {
   /// take device-DAX like memmap's: measured on Debian 5.10 to 7.3), so the fake host of every mode
   /// has the same memory kinds (`FakeTopology(lab:)`).
   public var namespaceModes = ["fsdax", "fsdax", "devdax"]
+  /// The pmem modes whose guest has a fourth region, made devdax and converted to System RAM
+  /// onlined movable (`daxctl reconfigure-device --mode=system-ram`) for `devdax-kmem`: a region
+  /// of its own (on 5.10 a device-DAX that VFIO has mapped can no longer be reconfigured) in a
+  /// NUMA node of its own (QEMU's `-numa`). virtio-pmem and CXL guests have none: there the
+  /// probe is given no `--kmem-node` and the devdax-kmem cells are skipped.
+  public var kmemModes: Set<PmemMode> = [.memmap, .nvdimm]
+  /// The NUMA node the converted memory joins: a node of its own, so nothing but a buffer bound
+  /// to it allocates from its ZONE_MOVABLE.
+  public var kmemNodeNumber = 1
   /// Each namespace's size in MiB (mkfs.xfs wants more than 300 MB); a region per namespace in
   /// the memmap, nvdimm and virtio-pmem modes.
   public var regionMiB = 512
@@ -41,15 +50,24 @@ public struct LabLayout: Sendable, Equatable {
   /// The fsdax mount point of `fs` (`ext4` or `xfs`).
   public func fsdaxMount(_ fs: String) -> String { fs == "xfs" ? fsdaxXfs : fsdaxExt4 }
 
+  /// The kmem node of a run in `mode` (what the guest passes as `--kmem-node`), nil where the
+  /// mode has no kmem region.
+  public func kmemNode(_ mode: PmemMode) -> Int? { kmemModes.contains(mode) ? kmemNodeNumber : nil }
+
+  /// The namespaces the guest creates in `mode`, in order: `namespaceModes`, then the kmem
+  /// region's devdax in the modes that have one.
+  public func namespaces(_ mode: PmemMode) -> [String] { namespaceModes + (kmemNode(mode) == nil ? [] : ["devdax"]) }
+
   /// The pmem regions `mode` gives the guest: one per namespace, but one CXL region carved into
   /// all three (label namespaces).
-  public func regions(_ mode: PmemMode) -> Int { mode == .cxl ? 1 : namespaceModes.count }
+  public func regions(_ mode: PmemMode) -> Int { mode == .cxl ? 1 : namespaces(mode).count }
 
   /// The device-DAX device of a run in `mode`: drivers/dax/pmem.c names it after its namespace
-  /// (`namespaceX.Y` → `daxX.Y`), the last one: `/dev/dax2.0` with a region per namespace,
-  /// `/dev/dax0.2` on the one CXL region.
+  /// (`namespaceX.Y` → `daxX.Y`), the third: `/dev/dax2.0` with a region per namespace,
+  /// `/dev/dax0.2` on the one CXL region. The kmem region's device (`/dev/dax3.0`) is System RAM
+  /// by the time the probe runs.
   public func devdax(_ mode: PmemMode) -> String {
-    mode == .cxl ? "/dev/dax0.\(namespaceModes.count - 1)" : "/dev/dax\(regions(mode) - 1).0"
+    mode == .cxl ? "/dev/dax0.\(namespaceModes.count - 1)" : "/dev/dax\(namespaceModes.count - 1).0"
   }
 
   /// What `daxpin lab --exec` gives the command, as environment variables: the DAX mount points,
@@ -65,8 +83,9 @@ public struct LabLayout: Sendable, Equatable {
   /// The shell variables the guest's init reads for a run in `mode`.
   public func guestVariables(_ mode: PmemMode) -> [(String, String)] {
     [
-      ("REGIONS", "\(regions(mode))"), ("NAMESPACES", namespaceModes.joined(separator: " ")), ("NAMESPACE_MIB", "\(regionMiB)"), ("FSDAX_EXT4", fsdaxExt4), ("FSDAX_XFS", fsdaxXfs), ("PAGECACHE", pagecache),
+      ("REGIONS", "\(regions(mode))"), ("NAMESPACES", namespaces(mode).joined(separator: " ")), ("NAMESPACE_MIB", "\(regionMiB)"), ("FSDAX_EXT4", fsdaxExt4), ("FSDAX_XFS", fsdaxXfs), ("PAGECACHE", pagecache),
       ("BRD_KIB", "\(brdKiB)"), ("ALIGN", "\(align >> 20)M"), ("HUGEPAGES", "\(hugepages)"), ("VFIO_DEVICE", vfioDevice),
+      ("KMEM_NODE", kmemNode(mode).map { "\($0)" } ?? ""),
     ]
   }
 }

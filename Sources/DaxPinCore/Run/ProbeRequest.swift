@@ -16,6 +16,9 @@ public struct ProbeRequest: Sendable, Equatable {
   public var tmpfsDirectory: String?
   /// `--vfio-group`: a VFIO group already bound to vfio-pci.
   public var vfioGroup: Int?
+  /// `--kmem-node`: a NUMA node made of device-DAX memory onlined movable as System RAM, for
+  /// `devdax-kmem` (daxpin never reconfigures a device: the administrator did).
+  public var kmemNode: Int?
   /// Raise SIGINT after this many probes (tests the cleanup path).
   public var interruptAfter: Int?
   public var toolVersion: String
@@ -23,8 +26,9 @@ public struct ProbeRequest: Sendable, Equatable {
   public init(
     interfaces: [Interface] = [], kinds: [MemoryKind] = [], accesses: [Access] = [], pagecacheDirectory: String? = nil,
     fsdaxDirectories: [String] = [], devdax: String? = nil, tmpfsDirectory: String? = nil, vfioGroup: Int? = nil, interruptAfter: Int? = nil,
-    toolVersion: String = "0"
+    toolVersion: String = "0", kmemNode: Int? = nil
   ) {
+    self.kmemNode = kmemNode
     self.interfaces = Self.once(interfaces)
     self.kinds = Self.once(kinds)
     self.accesses = Self.once(accesses)

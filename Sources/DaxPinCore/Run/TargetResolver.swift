@@ -40,7 +40,21 @@ public struct TargetResolver {
     t.vfioContainer = inventory.vfio.container
     t.iommufd = inventory.iommufd.present
     t.vfioGroup = vfioGroup()
+    t.kmemNode = try kmemNode()
     return t
+  }
+
+  /// `--kmem-node N`: the node must exist (`/sys/devices/system/node/nodeN`); whether its
+  /// memory is in ZONE_MOVABLE is confirmed by the pages the probe gets from it.
+  private func kmemNode() throws(ProbeProblem) -> Int? {
+    guard let n = request.kmemNode else { return nil }
+    guard n >= 0 else { throw .target("--kmem-node \(n): a NUMA node number is 0 or more") }
+    switch kernel.status("/sys/devices/system/node/node\(n)") {
+    case .success(let st) where st.type == .directory: return n
+    case .success, .failure(.noSuchFileOrDirectory):
+      throw .target("--kmem-node \(n): this host has no NUMA node \(n) (see /sys/devices/system/node; `daxctl list` shows a System RAM device's target_node)")
+    case .failure(let e): throw .target("--kmem-node \(n): /sys/devices/system/node/node\(n): \(e.name)")
+    }
   }
 
   /// A directory the user named: present, a directory, and not a symbolic link.

@@ -185,6 +185,8 @@ public enum HTMLPage {
     case .resourceLimited: "⌀"
     case .setupFailed: "‼"
     case .unsupported: "–"
+    case .waited: "⏸"
+    case .completed: "▶"
     }
   }
 

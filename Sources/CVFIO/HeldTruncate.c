@@ -1,0 +1,170 @@
+#ifndef _GNU_SOURCE
+#error "CVFIO needs _GNU_SOURCE (set in Package.swift cSettings)"
+#endif
+#include "CVFIO.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#define CVFIO_MPOL_BIND 2
+#define CVFIO_MPOL_MF_STRICT (1 << 0)
+
+int cvfio_mbind_node(void *addr, unsigned long len, int node) {
+  if (node < 0 || node >= 1024) { errno = EINVAL; return -1; }
+  unsigned long mask[1024 / (8 * sizeof(unsigned long))];
+  memset(mask, 0, sizeof(mask));
+  mask[node / (8 * sizeof(unsigned long))] = 1UL << (node % (8 * sizeof(unsigned long)));
+  return (int)syscall(SYS_mbind, addr, len, CVFIO_MPOL_BIND, mask, (unsigned long)1024 + 1, CVFIO_MPOL_MF_STRICT);
+}
+
+int cvfio_pagemap(void *addr, uint64_t count, uint64_t *entries) {
+  int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  off_t off = (off_t)((uintptr_t)addr / 4096) * 8;
+  size_t want = (size_t)count * 8, got = 0;
+  while (got < want) {
+    ssize_t n = pread(fd, (char *)entries + got, want - got, off + (off_t)got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) { int e = n < 0 ? errno : EIO; close(fd); errno = e; return -1; }
+    got += (size_t)n;
+  }
+  close(fd);
+  return 0;
+}
+
+static int64_t now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Shared by the probe and the truncate thread; freed by whichever lets go of it last. */
+struct truncate_job {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int fd;
+  int started, done, err, owners;
+  int64_t returned_at_ms;
+};
+
+static void release_job(struct truncate_job *j) {
+  pthread_mutex_lock(&j->lock);
+  int last = --j->owners == 0;
+  pthread_mutex_unlock(&j->lock);
+  if (last) {
+    pthread_mutex_destroy(&j->lock);
+    pthread_cond_destroy(&j->cond);
+    close(j->fd);
+    free(j);
+  }
+}
+
+static void *truncate_thread(void *arg) {
+  struct truncate_job *j = arg;
+  pthread_mutex_lock(&j->lock);
+  j->started = 1;
+  pthread_cond_broadcast(&j->cond);
+  pthread_mutex_unlock(&j->lock);
+  int r;
+  do { r = ftruncate(j->fd, 0); } while (r != 0 && errno == EINTR);
+  int e = r == 0 ? 0 : errno;
+  pthread_mutex_lock(&j->lock);
+  j->done = 1;
+  j->err = e;
+  j->returned_at_ms = now_ms();
+  pthread_cond_broadcast(&j->cond);
+  pthread_mutex_unlock(&j->lock);
+  release_job(j);
+  return NULL;
+}
+
+static void sleep_ms(unsigned ms) {
+  struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+  while (nanosleep(&t, &t) != 0 && errno == EINTR) {}
+}
+
+/* Waits (with the lock held) until the truncate is done or `deadline_ms` passes. */
+static void wait_done(struct truncate_job *j, int64_t deadline_ms) {
+  while (!j->done) {
+    int64_t left = deadline_ms - now_ms();
+    if (left <= 0) break;
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += left / 1000;
+    t.tv_nsec += (left % 1000) * 1000000;
+    if (t.tv_nsec >= 1000000000) { t.tv_sec++; t.tv_nsec -= 1000000000; }
+    pthread_cond_timedwait(&j->cond, &j->lock, &t);
+  }
+}
+
+int cvfio_truncate_under_held_pages(int fd, void *addr, size_t held, unsigned hold_ms, unsigned wait_ms,
+                                    struct cvfio_held_truncate *out) {
+  memset(out, 0, sizeof(*out));
+  out->release_to_return_ms = -1;
+  int p[2];
+  if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+  /* The pipe now holds a reference on each page (no SPLICE_F_GIFT: the pages stay the mapping's). */
+  struct iovec iov = {.iov_base = addr, .iov_len = held};
+  ssize_t n;
+  do { n = vmsplice(p[1], &iov, 1, SPLICE_F_NONBLOCK); } while (n < 0 && errno == EINTR);
+  if (n < 0) { int e = errno; close(p[0]); close(p[1]); errno = e; return -1; }
+  out->held_bytes = n;
+
+  struct truncate_job *j = calloc(1, sizeof(*j));
+  if (!j) { close(p[0]); close(p[1]); errno = ENOMEM; return -1; }
+  /* The thread truncates through its own descriptor: it may outlive the caller's. */
+  j->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (j->fd < 0) { int e = errno; free(j); close(p[0]); close(p[1]); errno = e; return -1; }
+  pthread_mutex_init(&j->lock, NULL);
+  pthread_cond_init(&j->cond, NULL);
+  j->owners = 2;
+  pthread_t t;
+  int e = pthread_create(&t, NULL, truncate_thread, j);
+  if (e != 0) {
+    j->owners = 1;
+    release_job(j);
+    close(p[0]);
+    close(p[1]);
+    errno = e;
+    return -1;
+  }
+  pthread_detach(t);
+
+  pthread_mutex_lock(&j->lock);
+  while (!j->started) pthread_cond_wait(&j->cond, &j->lock);
+  pthread_mutex_unlock(&j->lock);
+  /* The hold: the truncate runs while the pipe holds the pages. */
+  sleep_ms(hold_ms);
+  pthread_mutex_lock(&j->lock);
+  out->returned_while_held = j->done;
+  pthread_mutex_unlock(&j->lock);
+
+  /* Drain: each buffer read is released (put_page), dropping the pipe's references. */
+  char buf[65536];
+  for (;;) {
+    ssize_t r = read(p[0], buf, sizeof(buf));
+    if (r > 0) continue;
+    if (r < 0 && errno == EINTR) continue;
+    break;
+  }
+  close(p[0]);
+  close(p[1]);
+  int64_t released = now_ms();
+
+  pthread_mutex_lock(&j->lock);
+  wait_done(j, released + wait_ms);
+  out->returned_after_release = j->done;
+  if (j->done) {
+    out->truncate_errno = j->err;
+    if (!out->returned_while_held) out->release_to_return_ms = j->returned_at_ms > released ? j->returned_at_ms - released : 0;
+  }
+  pthread_mutex_unlock(&j->lock);
+  release_job(j);
+  return 0;
+}

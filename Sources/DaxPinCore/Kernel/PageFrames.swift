@@ -1,0 +1,103 @@
+import SystemPackage
+
+/// Where one page frame lives: the memory block that holds it (`/sys/devices/system/memory/memoryN`),
+/// that block's NUMA node (its `nodeM` link) and zone (`valid_zones` of an online block:
+/// `Normal`, `DMA32`, `Movable`). Both nil for a frame outside every memory block (ZONE_DEVICE
+/// pages of fsdax and device-DAX, which memory hotplug does not manage).
+public struct FrameLocation: Sendable, Equatable, Codable {
+  public var node: Int?
+  public var zone: String?
+  public init(node: Int?, zone: String?) {
+    self.node = node
+    self.zone = zone
+  }
+  /// In `ZONE_MOVABLE`: memory hot-unplug (and `daxctl offline-memory`) must be able to migrate it.
+  public var isMovable: Bool { zone == "Movable" }
+}
+
+/// One page frame as the report shows it: its number and where it lives.
+public struct FrameSample: Sendable, Equatable, Codable {
+  public var pfn: UInt64?
+  public var node: Int?
+  public var zone: String?
+  public init(pfn: UInt64?, location: FrameLocation?) {
+    self.pfn = pfn
+    node = location?.node
+    zone = location?.zone
+  }
+  enum CodingKeys: String, CodingKey { case pfn, node, zone }
+}
+
+/// The page frames of a buffer before and after a pin (`/proc/self/pagemap`): whether the kernel
+/// pinned the pages where they were or migrated them first, and how many stayed in `ZONE_MOVABLE`.
+public struct FramePlacement: Sendable, Equatable, Codable {
+  /// `in-place`: every frame is the one it was before the pin. `migrated`: the kernel moved
+  /// pages to other frames before pinning them (FOLL_LONGTERM out of a movable zone or CMA). For
+  /// pages that were in ZONE_MOVABLE only leaving it counts: a FOLL_FORCE write pin's
+  /// copy-on-write copies (Debian 5.10's ib_umem_get on a read-only buffer) change frames but stay
+  /// movable, which is `in-place`.
+  public enum Placement: String, Sendable, Codable { case inPlace = "in-place", migrated }
+
+  /// 4 KiB pages read.
+  public var pages: Int
+  /// The buffer's first page before and after the pin.
+  public var before: FrameSample
+  public var after: FrameSample
+  /// Pages whose frame changed.
+  public var moved: Int
+  /// Pages in `ZONE_MOVABLE` before and after.
+  public var movableBefore: Int
+  public var movableAfter: Int
+  public var placement: Placement
+
+  public init(pages: Int, before: FrameSample, after: FrameSample, moved: Int, movableBefore: Int, movableAfter: Int) {
+    self.pages = pages
+    self.before = before
+    self.after = after
+    self.moved = moved
+    self.movableBefore = movableBefore
+    self.movableAfter = movableAfter
+    placement = movableBefore > 0 ? (movableAfter < movableBefore ? .migrated : .inPlace) : (moved > 0 ? .migrated : .inPlace)
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case pages, before, after, moved, placement
+    case movableBefore = "movable_before"
+    case movableAfter = "movable_after"
+  }
+
+  /// `migrated 512/512 pages, pfn 0x16c000 (node 0 Movable) -> 0x3a200 (node 0 Normal)`.
+  public var summary: String {
+    func describe(_ s: FrameSample) -> String {
+      let pfn = s.pfn.map { "0x" + String($0, radix: 16) } ?? "?"
+      let where_ = [s.node.map { "node \($0)" }, s.zone].compactMap { $0 }.joined(separator: " ")
+      return where_.isEmpty ? pfn : "\(pfn) (\(where_))"
+    }
+    let head = placement == .migrated ? "migrated \(moved)/\(pages) pages" : "in place, \(pages) pages"
+    return "\(head): first pfn \(describe(before)) -> \(describe(after)); ZONE_MOVABLE \(movableBefore) -> \(movableAfter)"
+  }
+}
+
+/// What `ftruncate(2)` did while the first pages of a shared file mapping were held by a pipe
+/// (`vmsplice(2)` of the mapping, not yet read), as `Kernel.truncateUnderHeldPages` measured it.
+public struct HeldTruncate: Sendable, Equatable {
+  /// Bytes `vmsplice` put in the pipe: the pages held.
+  public var heldBytes: Int
+  /// The truncate had returned by the end of the hold: it did not wait for the reference.
+  public var returnedWhileHeld: Bool
+  /// The truncate returned within the wait after the pipe was drained (always true when it
+  /// returned while held); false: it was still blocked when the probe gave up.
+  public var returnedAfterRelease: Bool
+  /// The truncate's own errno, nil when it succeeded.
+  public var truncateErrno: Errno?
+  /// Milliseconds from the pipe being drained to the truncate returning (nil when it returned
+  /// while held or never did).
+  public var releaseToReturnMs: Int?
+  public init(heldBytes: Int, returnedWhileHeld: Bool, returnedAfterRelease: Bool, truncateErrno: Errno? = nil, releaseToReturnMs: Int? = nil) {
+    self.heldBytes = heldBytes
+    self.returnedWhileHeld = returnedWhileHeld
+    self.returnedAfterRelease = returnedAfterRelease
+    self.truncateErrno = truncateErrno
+    self.releaseToReturnMs = releaseToReturnMs
+  }
+}
