@@ -90,9 +90,10 @@ struct LabCommand: ParsableCommand {
     guard LinuxHost().privileged else { throw Exit.toolFailure("lab needs root: it runs apt-get download and depmod into its cache (run: sudo daxpin lab)") }
     let cacheDirectory = cache ?? LabInstallation.defaultCacheDirectory()
     let initScript: String
+    let execRunner: String
     do {
       initScript = try LabInstallation.guestScript("init", contents: BuildInfo.guestInit, cacheDirectory: cacheDirectory)
-      _ = try LabInstallation.guestScript("exec", contents: BuildInfo.guestExec, cacheDirectory: cacheDirectory)
+      execRunner = try LabInstallation.guestScript("exec", contents: BuildInfo.guestExec, cacheDirectory: cacheDirectory)
     } catch {
       throw Exit.toolFailure("\(error)")
     }
@@ -109,9 +110,8 @@ struct LabCommand: ParsableCommand {
     var labOptions = options
     if checkVM && exec != nil { throw ValidationError("--check-vm runs its own command in the guests: it cannot go with --exec") }
     if let exec = checkVM ? LabCheckVM.script : exec {
-      let runner = LabExec.runner(besideInit: initScript)
-      guard access(runner, R_OK) == 0 else { throw Exit.toolFailure("cannot read \(runner), the --exec runner next to the guest's init") }
-      labOptions.exec = LabExec(command: RawPath.bytes(exec), runner: runner)
+      // Written (or found equal) beside the guest's init just above: guestScript throws otherwise.
+      labOptions.exec = LabExec(command: RawPath.bytes(exec), runner: execRunner)
     }
     let tty = StandardError.isTerminal
     labOptions.interactive = tty
