@@ -67,7 +67,7 @@ else
   echo "test-package: extracted with dpkg-deb -x (CI=true or DAXPIN_TEST_INSTALL=1 installs it for real)"
 fi
 doc="$root/usr/share/doc/daxpin"
-for f in copyright changelog.gz README.md.gz docs/design.md.gz docs/report.schema.json.gz; do
+for f in copyright changelog.gz README.md.gz docs/design.md.gz docs/report.schema.json.gz docs/bench.schema.json.gz; do
   [ -s "$doc/$f" ] || fail "no $doc/$f"
 done
 if readelf -S "$bin" | grep -q '\.symtab'; then fail "$bin is not stripped"; fi

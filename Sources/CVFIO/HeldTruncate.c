@@ -84,11 +84,6 @@ static void *truncate_thread(void *arg) {
   return NULL;
 }
 
-static void sleep_ms(unsigned ms) {
-  struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-  while (nanosleep(&t, &t) != 0 && errno == EINTR) {}
-}
-
 /* Waits (with the lock held) until the truncate is done or `deadline_ms` passes. */
 static void wait_done(struct truncate_job *j, int64_t deadline_ms) {
   while (!j->done) {
@@ -138,10 +133,9 @@ int cvfio_truncate_under_held_pages(int fd, void *addr, size_t held, unsigned ho
 
   pthread_mutex_lock(&j->lock);
   while (!j->started) pthread_cond_wait(&j->cond, &j->lock);
-  pthread_mutex_unlock(&j->lock);
-  /* The hold: the truncate runs while the pipe holds the pages. */
-  sleep_ms(hold_ms);
-  pthread_mutex_lock(&j->lock);
+  /* The hold: the truncate runs while the pipe holds the pages, for hold_ms or until it returns
+     (a truncate that does not wait for the references needs no more time to show it). */
+  wait_done(j, now_ms() + hold_ms);
   out->returned_while_held = j->done;
   pthread_mutex_unlock(&j->lock);
 

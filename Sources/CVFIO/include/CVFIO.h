@@ -169,7 +169,7 @@ struct cvfio_held_truncate {
 };
 /*
  * vmsplice(2) of the first `held` bytes at `addr` (a MAP_SHARED mapping of `fd`) into a new pipe,
- * ftruncate(fd, 0) on a second thread, a look after hold_ms whether it returned, the pipe drained,
+ * ftruncate(fd, 0) on a second thread, up to hold_ms for it to return, the pipe drained,
  * then up to wait_ms for the truncate to return. Returns 0, or -1 with errno when the pipe,
  * vmsplice or the thread could not be had (nothing is left behind then). A truncate still blocked
  * after wait_ms keeps its thread (detached) and its small state block.

@@ -156,7 +156,7 @@ public protocol Kernel: Sendable {
   func frameLocations(_ frames: [UInt64]) -> Result<[FrameLocation], Errno>
   /// The truncate-under-a-held-page measurement: `vmsplice(2)` of the first `heldBytes` of
   /// `mapping` (a `MAP_SHARED` mapping of `file`) into a new pipe nobody reads, `ftruncate(file,
-  /// 0)` on a second thread, a look after `holdMs` whether it has returned, then the pipe
+  /// 0)` on a second thread, up to `holdMs` for it to return, then the pipe
   /// drained and up to `waitMs` for the truncate to return. The pipe is closed before it
   /// returns; a truncate still blocked after `waitMs` is left to finish on its own thread.
   func truncateUnderHeldPages(_ file: FileDescriptor, _ mapping: Mapping, heldBytes: Int, holdMs: Int, waitMs: Int)

@@ -5,9 +5,10 @@ import SystemPackage
 ///
 /// Method: the file's shared mapping is written, its first `heldBytes` are put into a pipe with
 /// `vmsplice(2)` (the pipe then holds a reference on each page, as an unprivileged program can
-/// make it, and nobody reads it), and a second thread calls `ftruncate(fd, 0)`. After `holdMs`
-/// the probe looks whether the truncate has returned, then drains the pipe (dropping the
-/// references) and gives the truncate `waitMs` to return. The answer does not rest on a timing
+/// make it, and nobody reads it), and a second thread calls `ftruncate(fd, 0)`. The probe waits
+/// up to `holdMs` for the truncate to return (a truncate that returns ends the hold at once:
+/// `completed`), then drains the pipe (dropping the references) and gives the truncate `waitMs`
+/// to return. The answer does not rest on a timing
 /// threshold: a truncate that waits for the reference cannot return before the drain, however
 /// slow the machine; only a truncate that does not wait could be late, and `holdMs` is many
 /// times what a truncate of a 2 MiB file takes, so the page-cache control reads `completed`.
