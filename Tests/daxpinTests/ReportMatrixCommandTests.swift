@@ -62,11 +62,28 @@ final class MatrixFiles {
 
   /// `json` with `probes[index]` edited by `body`.
   static func editProbe(_ json: [String: Any], _ index: Int, _ body: (inout [String: Any]) -> Void) throws -> [String: Any] {
+    try edit(json, "probes", index, body)
+  }
+
+  /// `json` with `json[array][index]` (an array of objects) edited by `body`.
+  static func edit(_ json: [String: Any], _ array: String, _ index: Int, _ body: (inout [String: Any]) -> Void) throws -> [String: Any] {
     var json = json
-    var probes = try #require(json["probes"] as? [[String: Any]])
-    body(&probes[index])
-    json["probes"] = probes
+    var elements = try #require(json[array] as? [[String: Any]])
+    body(&elements[index])
+    json[array] = elements
     return json
+  }
+
+  /// Validates each of `bad` (what it breaks, the document) against `schema` alone, expecting a
+  /// refusal, and `good` expecting acceptance: a schema test that cannot pass vacuously.
+  func expectSchema(_ schema: String, refuses bad: [(String, [String: Any])], accepts good: [String: Any]) throws {
+    for (what, report) in bad {
+      let path = try write("bad-\(what.replacingOccurrences(of: " ", with: "-")).json", json: report)
+      let v = try External.validateJSON(schema: schema, files: [path])
+      #expect(v.status == 1, "\(schema) accepts a document with \(what)")
+    }
+    let ok = try External.validateJSON(schema: schema, files: [try write("good.json", json: good)])
+    #expect(ok.status == 0, "\(ok.stdout)")
   }
 }
 
