@@ -19,6 +19,23 @@ func recordedRun(_ p: KernelProfile, prepare: (RecordingKernel) -> Void = { _ in
 /// The calls a full probe run (full topology) makes on a profile, in order.
 let fullRunTraces = Dictionary(uniqueKeysWithValues: walkedProfiles.map { ($0, recordedRun($0).1.trace) })
 
+/// The uses of `call` in `trace` (1-based, as `RecordingKernel.inject(_:onUse:errno:)` counts
+/// them) that the walk fails: one per code path, the first use with each pair of neighbours (the
+/// call before it and the call after it). The same code path runs once per cell — 280 cells make
+/// `open` 110–196 uses and a full run per use and errno some 9,000 runs, an hour of CPU — and its
+/// uses in later cells have the neighbours of the first.
+func faultUses(of call: KernelCall, in trace: [KernelCall]) -> [Int] {
+  var seen = Set<[KernelCall?]>()
+  var uses: [Int] = []
+  var n = 0
+  for i in trace.indices where trace[i] == call {
+    n += 1
+    let neighbours = [i > 0 ? trace[i - 1] : nil, i + 1 < trace.count ? trace[i + 1] : nil]
+    if seen.insert(neighbours).inserted { uses.append(n) }
+  }
+  return uses
+}
+
 @Suite("fault injection: every seam call of a full probe run, failed with each errno it can return")
 struct FaultInjectionTests {
   @Test func theWalkCoversEverySeamCallTheProbeMakes() {
@@ -35,7 +52,8 @@ struct FaultInjectionTests {
     #expect(injectable == expected)
   }
 
-  /// One test case per profile and call; inside, every use of it and every errno. A failure
+  /// One test case per profile and call; inside, each of its code paths (`faultUses`) failed
+  /// with every errno the call can return. A failure
   /// before the engine starts (resolving a named target) is a `ProbeProblem`; after, the run
   /// still reports every cell, each with a reason when it did not pass, and releases
   /// everything.
@@ -43,8 +61,9 @@ struct FaultInjectionTests {
   func failingThisCallLeavesNothingBehind(_ point: String) {
     let p = KernelProfile(rawValue: String(point.split(separator: " ")[0]))!
     let call = KernelCall(rawValue: String(point.split(separator: " ")[1]))!
-    let uses = fullRunTraces[p]!.filter { $0 == call }.count
-    for n in 1...uses {
+    let uses = faultUses(of: call, in: fullRunTraces[p]!)
+    #expect(!uses.isEmpty)
+    for n in uses {
       for errno in call.errnos {
         let (report, recorder, fake) = recordedRun(p) { $0.inject(call, onUse: n, errno: errno) }
         let where_ = "\(p.rawValue) \(call)#\(n) failing with \(errno.name)"
@@ -62,6 +81,20 @@ struct FaultInjectionTests {
         #expect(fake.heldRDMA == 0, "\(where_): the fake holds \(fake.heldRDMA) RDMA objects")
         #expect(fake.files(under: "").filter { $0.contains("/.daxpin-") } == [], "\(where_): files left")
       }
+    }
+  }
+
+  /// A code path is walked once: a use with the neighbours of an earlier one is the same path in
+  /// a later cell.
+  @Test func eachCodePathIsFailedOnce() {
+    let trace: [KernelCall] = [.open, .map, .fault, .open, .map, .fault, .vma, .map, .unmap, .map]
+    #expect(faultUses(of: .map, in: trace) == [1, 3, 4])
+    #expect(faultUses(of: .open, in: trace) == [1, 2])
+    #expect(faultUses(of: .lock, in: trace) == [])
+    // Every call the full runs make is walked at least once.
+    for p in walkedProfiles {
+      let trace = fullRunTraces[p]!
+      for call in Set(trace) { #expect(faultUses(of: call, in: trace).first == 1) }
     }
   }
 

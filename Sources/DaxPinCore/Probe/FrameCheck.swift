@@ -22,14 +22,16 @@ struct FrameReading {
   /// Reads `mapping`'s frames and where they live. A failure to place the frames (no memory
   /// block devices: CONFIG_MEMORY_HOTPLUG off) leaves the locations unknown; a failure to read
   /// pagemap is the caller's to report.
+  /// The present frames are placed in one call, in page order (repeats included: the kernel
+  /// side looks each memory block up once), and their locations laid back over the pages.
   static func read(_ kernel: any Kernel, _ mapping: Mapping) -> Result<FrameReading, Errno> {
     kernel.pageFrames(mapping).map { frames in
-      let known = Array(Set(frames.compactMap { $0 })).sorted()
-      var byFrame: [UInt64: FrameLocation] = [:]
-      if !known.isEmpty, case .success(let locations) = kernel.frameLocations(known), locations.count == known.count {
-        byFrame = Dictionary(uniqueKeysWithValues: zip(known, locations))
+      let present = frames.compactMap { $0 }
+      guard !present.isEmpty, case .success(let placed) = kernel.frameLocations(present), placed.count == present.count else {
+        return FrameReading(frames: frames, locations: Array(repeating: nil, count: frames.count))
       }
-      return FrameReading(frames: frames, locations: frames.map { $0.flatMap { byFrame[$0] } })
+      var next = placed.makeIterator()
+      return FrameReading(frames: frames, locations: frames.map { $0 == nil ? nil : next.next() })
     }
   }
 
