@@ -101,6 +101,9 @@ public struct LabRun: Sendable {
   public var bench: BenchReport?
   public var pinbench: [PinbenchLine] = []
   public var benchError: String?
+  /// Files of the run that could not be written into `--out` (`PATH: ERRNO`): the run's results
+  /// are still shown, but `daxpin lab` exits 2.
+  public var writeErrors: [String] = []
 }
 
 /// A kernel made ready to boot: its tree, the image QEMU loads, each pmem mode's module order
@@ -289,7 +292,7 @@ public struct Lab: Sendable {
       report.lab?.timings = timeline.steps
       report.lab?.totalSeconds = run.totalSeconds
       report.lab?.qemuCPUSeconds = timeline.qemuCPUSeconds
-      if let json = try? ReportJSON.encode(report) { try? Data(json.utf8).write(to: URL(fileURLWithPath: path), options: .atomic) }
+      if let json = try? ReportJSON.encode(report) { writeRunFile(Array(json.utf8), to: path, of: &run) }
       run.report = report
     }
     return run
@@ -410,7 +413,7 @@ public struct Lab: Sendable {
     let qemuErr = (HostProcess.readFile(scratch + "/qemu.err") ?? "").trimmingCharacters(in: "\n ")
     // The command's result is kept whatever became of the probe, and the probe's whatever became
     // of the command (it runs last).
-    if options.exec != nil { run.exec = collectExec(parsed, name: name) }
+    if options.exec != nil { run.exec = collectExec(parsed, name: name, run: &run) }
     if let killedFor { return fail(killedFor, console: parsed) }
     if parsed.panicked { return fail("kernel panic", console: parsed) }
     if let e = parsed.errors.first { return fail("guest setup failed: \(e)", console: parsed) }
@@ -430,8 +433,7 @@ public struct Lab: Sendable {
       initramfsBytes: Initramfs.size(initrd), boot: kernel.boot,
       prepareSeconds: options.timings ? kernel.seconds : nil, initramfsCached: options.timings ? kernel.base.cached : nil)
     let path = "\(options.outputDirectory)/\(name).json"
-    if let json = try? ReportJSON.encode(report) {
-      try? Data(json.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    if let json = try? ReportJSON.encode(report), writeRunFile(Array(json.utf8), to: path, of: &run) {
       run.reportPath = path
     }
     run.report = report
@@ -445,8 +447,9 @@ public struct Lab: Sendable {
       if !run.contract!.isEmpty { progress("\(name): \(run.contract!.count) disagreements with profile \(profile.rawValue)") }
     }
     if options.bench {
-      let bench = LabBench.collect(parsed, outputDirectory: options.outputDirectory, name: name)
+      let bench = LabBench.collect(parsed)
       (run.bench, run.pinbench, run.benchError) = (bench.report, bench.pinbench, bench.error)
+      for (suffix, text) in bench.files { writeRunFile(Array(text.utf8), to: "\(options.outputDirectory)/\(name)\(suffix)", of: &run) }
       if let e = bench.error { progress("\(name): bench: \(e)") }
     }
     let s = report.summary
@@ -459,17 +462,34 @@ public struct Lab: Sendable {
 extension Lab {
   /// The `exec` section of the console, its output written to `<out>/<name>.exec.out` (replaced
   /// atomically, byte for byte, possibly empty).
-  func collectExec(_ console: LabConsole, name: String) -> LabExecResult {
+  func collectExec(_ console: LabConsole, name: String, run: inout LabRun) -> LabExecResult {
     var result = LabExecResult.parse(console)
     guard result.problem == nil || !result.output.isEmpty else { return result }
     let path = "\(options.outputDirectory)/\(name).exec.out"
-    do {
-      try Data(result.output).write(to: URL(fileURLWithPath: path), options: .atomic)
+    if writeRunFile(result.output, to: path, of: &run) {
       result.outputPath = path
-    } catch {
-      result.problem = result.problem ?? "cannot write \(path): \(error)"
+    } else {
+      result.problem = result.problem ?? "cannot write \(path)"
     }
     return result
+  }
+}
+
+extension Lab {
+  /// Writes one of a run's files into `--out` (checked by `TrustedDirectory` before the lab
+  /// began): atomically, relative to the directory's descriptor, without touching the signal
+  /// handlers (`OutputFile`, `catchingSignals: false`). A failure (a full or read-only
+  /// filesystem, RLIMIT_FSIZE) is a progress line and one of the run's `writeErrors`.
+  @discardableResult
+  func writeRunFile(_ bytes: [UInt8], to path: String, of run: inout LabRun) -> Bool {
+    do {
+      try OutputFile.write(bytes, to: path, catchingSignals: false)
+      return true
+    } catch {
+      run.writeErrors.append("\(error)")
+      progress("\(run.kernel)-\(run.pmem.rawValue): cannot write \(error)")
+      return false
+    }
   }
 }
 

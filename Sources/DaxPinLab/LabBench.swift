@@ -51,10 +51,12 @@ public enum LabBench {
     var report: BenchReport?
     var pinbench: [PinbenchLine] = []
     var error: String?
+    /// The files to write next to the run's report: (name suffix, text).
+    var files: [(String, String)] = []
   }
 
-  /// The guest's bench sections, decoded and written next to the run's report.
-  static func collect(_ console: LabConsole, outputDirectory: String, name: String) -> Collected {
+  /// The guest's bench sections, decoded, and the files to write next to the run's report.
+  static func collect(_ console: LabConsole) -> Collected {
     var c = Collected()
     guard let text = console.sections["bench"] else {
       c.error = "no bench report on the console"
@@ -65,10 +67,10 @@ public enum LabBench {
       return c
     }
     c.report = report
-    try? Data(text.utf8).write(to: URL(fileURLWithPath: "\(outputDirectory)/\(name)-bench.json"), options: .atomic)
+    c.files.append(("-bench.json", text))
     if let lines = console.sections["pinbench"] {
       c.pinbench = lines.split(separator: "\n").compactMap { try? ReportJSON.decode(PinbenchLine.self, from: String($0)) }
-      try? Data(lines.utf8).write(to: URL(fileURLWithPath: "\(outputDirectory)/\(name)-pinbench.jsonl"), options: .atomic)
+      c.files.append(("-pinbench.jsonl", lines))
     }
     return c
   }

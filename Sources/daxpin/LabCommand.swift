@@ -45,11 +45,11 @@ struct LabCommand: ParsableCommand {
   @Option(help: ArgumentHelp("auto, kvm or tcg. auto uses KVM only where the CPU has vmx/svm and kvm_intel/kvm_amd is loaded.", valueName: "ACCEL"))
   var accel: AccelOption = .auto
 
-  @Option(name: .customLong("out"), help: ArgumentHelp("Directory for reports, consoles and the matrix.", valueName: "OUT"))
+  @Option(name: .customLong("out"), help: ArgumentHelp("Directory for reports, consoles and the matrix (made if missing; it and every directory above it must be root's or yours and not writable by others).", valueName: "OUT"))
   var outputDirectory: String = "lab-out"
 
   @Option(help: ArgumentHelp(
-    "Cache for the private apt state, kernels and initramfs (default: $XDG_CACHE_HOME/daxpin, else /var/cache/daxpin for root).",
+    "Cache for the private apt state, kernels and initramfs (default: $XDG_CACHE_HOME/daxpin, else /var/cache/daxpin for root; checked like --out).",
     valueName: "DIR"))
   var cache: String?
 
@@ -89,6 +89,15 @@ struct LabCommand: ParsableCommand {
     let accelChoice = accel.accel
     guard LinuxHost().privileged else { throw Exit.toolFailure("lab needs root: it runs apt-get download and depmod into its cache (run: sudo daxpin lab)") }
     let cacheDirectory = cache ?? LabInstallation.defaultCacheDirectory()
+    if checkVM && exec != nil { throw ValidationError("--check-vm runs its own command in the guests: it cannot go with --exec") }
+    // Root writes into both by path (and QEMU opens the consoles there): no other user may be
+    // able to swap a name in them or on the way to them.
+    // Both are checked before either is created, so a refusal leaves nothing behind.
+    for missing in [TrustedDirectory.Missing.allowed, .create] {
+      for (option, path) in [("--cache", cacheDirectory), ("--out", outputDirectory)] {
+        do { try TrustedDirectory.check(path, missing: missing) } catch { throw Exit.toolFailure("\(option) \(error)") }
+      }
+    }
     let initScript: String
     let execRunner: String
     do {
@@ -108,7 +117,6 @@ struct LabCommand: ParsableCommand {
     let stops = LabInterrupts.stopChildrenOnSignal { Stderr.line($0) }
     defer { stops.cancel() }
     var labOptions = options
-    if checkVM && exec != nil { throw ValidationError("--check-vm runs its own command in the guests: it cannot go with --exec") }
     if let exec = checkVM ? LabCheckVM.script : exec {
       // Written (or found equal) beside the guest's init just above: guestScript throws otherwise.
       labOptions.exec = LabExec(command: RawPath.bytes(exec), runner: execRunner)
@@ -159,7 +167,7 @@ struct LabCommand: ParsableCommand {
     say(LabSummary.table(runs), terminator: "")
     if timings { say(LabSummary.timings(runs), terminator: "") }
     let reports = runs.compactMap(\.report)
-    var matrixFailed = false
+    var writeFailed = false
     if !reports.isEmpty {
       let matrix = try Matrix(reports: reports)
       do {
@@ -170,7 +178,7 @@ struct LabCommand: ParsableCommand {
         say("matrix: \(outputDirectory)/matrix.md, \(outputDirectory)/matrix.jsonl")
       } catch {
         Stderr.line("daxpin: \(error)")
-        matrixFailed = true
+        writeFailed = true
       }
     }
     for run in runs {
@@ -194,7 +202,12 @@ struct LabCommand: ParsableCommand {
       let rows = LabCheckVM.rows(runs)
       let table = LabCheckVM.markdown(rows)
       say("\ncheck-vm: daxpin check qemu --probe against each guest's kernel\n" + table, terminator: "")
-      do { try OutputFile.write(table, to: outputDirectory + "/check-vm.md") } catch { Stderr.line("daxpin: \(error)") }
+      do {
+        try OutputFile.write(table, to: outputDirectory + "/check-vm.md")
+      } catch {
+        Stderr.line("daxpin: \(error)")
+        writeFailed = true
+      }
       let differ = rows.filter { !$0.agrees }
       for r in differ { Stderr.line("check-vm: \(r.run): \(r.name): \(r.problems.joined(separator: "; "))") }
       say(differ.isEmpty ? "check-vm: \(rows.count) cases, all equal to the kernel" : "check-vm: \(differ.count) of \(rows.count) cases differ")
@@ -205,7 +218,7 @@ struct LabCommand: ParsableCommand {
     // stay in ZONE_MOVABLE), shown in the summary and the matrix, not a broken lab.
     let findingsFail = !check && reports.contains { $0.summary.fail > 0 }
     var code: Int32 =
-      runs.contains { $0.error != nil } || matrixFailed ? 2 : findingsFail || contractBroken || execFailed || checkVMFailed ? 1 : 0
+      runs.contains { $0.error != nil || !$0.writeErrors.isEmpty } || writeFailed ? 2 : findingsFail || contractBroken || execFailed || checkVMFailed ? 1 : 0
     // Every run asked for is a pmem mode its kernel lacks: nothing was exercised (as `probe`'s 4).
     let nothingRan = !runs.isEmpty && runs.allSatisfy { $0.notSupported != nil }
     if nothingRan {

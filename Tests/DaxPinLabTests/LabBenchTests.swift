@@ -21,25 +21,24 @@ struct LabBenchTests {
     {"interface":"vfio-type1v2","memory":"devdax","bytes":67108864,"iterations":10,"gib_per_s":2.5,"pin_median_ns":12,"pin_p99_ns":14,"pin_min_ns":9,"unpin_median_ns":4,"unpin_min_ns":3}
     """
 
-  @Test func bothSectionsAreWrittenNextToTheReportAndCompared() throws {
+  @Test func bothSectionsAreKeptForTheFilesNextToTheReportAndCompared() throws {
     let console = LabConsole.parse(
       "===DAXPIN-BEGIN bench===\n\(Self.report)\n===DAXPIN-END bench rc=0===\n===DAXPIN-BEGIN pinbench===\n\(Self.pinbench)\n===DAXPIN-END pinbench rc=0===\n")
-    let dir = try HostProcess.scratchDirectory()
-    defer { HostProcess.removeTree(dir) }
-    let c = LabBench.collect(console, outputDirectory: dir, name: "debian-6.1-memmap")
+    let c = LabBench.collect(console)
     #expect(c.error == nil)
     let report = try #require(c.report)
     #expect(report.results.map(\.status) == [.measured, .refused])
     #expect(c.pinbench.count == 1 && c.pinbench.first?.gibPerSecond == 2.5)
-    #expect(FileManager.default.fileExists(atPath: dir + "/debian-6.1-memmap-bench.json"))
-    #expect(FileManager.default.fileExists(atPath: dir + "/debian-6.1-memmap-pinbench.jsonl"))
+    #expect(c.files.map(\.0) == ["-bench.json", "-pinbench.jsonl"])
+    #expect(try ReportJSON.decode(BenchReport.self, from: c.files[0].1) == report)
+    #expect(c.files[1].1.contains("\"pin_median_ns\":12"))
     #expect(LabBench.comparison(report, c.pinbench) == "  vfio-type1v2.devdax: daxpin 3.00 GiB/s, C 2.50 GiB/s, ratio 1.200, best-case ratio 1.200\n")
   }
 
   @Test func aMissingOrBrokenReportIsSaid() throws {
-    #expect(LabBench.collect(LabConsole.parse(""), outputDirectory: "/nonexistent", name: "x").error == "no bench report on the console")
+    #expect(LabBench.collect(LabConsole.parse("")).error == "no bench report on the console")
     let broken = LabConsole.parse("===DAXPIN-BEGIN bench===\n{\"schema\":\n===DAXPIN-END bench rc=2===\n")
-    #expect(LabBench.collect(broken, outputDirectory: "/nonexistent", name: "x").error == "the bench report is not valid JSON (daxpin exit 2)")
+    #expect(LabBench.collect(broken).error == "the bench report is not valid JSON (daxpin exit 2)")
   }
 
   @Test func theRunArchiveCarriesTheBenchArgumentsAndPinbench() {

@@ -165,6 +165,19 @@ struct LabRunTests {
     #expect(try ReportJSON.decode(Report.self, from: saved).lab?.kernel == "custom-bzImage")
   }
 
+  /// A run's file that cannot be written (here a directory stands at the report's name) is
+  /// said, and kept as a write error; the report itself still reaches the summary.
+  @Test func aReportThatCannotBeWrittenIsSaidAndTheRunKeepsIt() throws {
+    let q = try StandInQEMU(console: "DAXPIN-LAB: kernel 6.99.0-lab\n===DAXPIN-BEGIN probe===\n\(Self.report)===DAXPIN-END probe rc=4===\n")
+    try FileManager.default.createDirectory(atPath: q.dir + "/out/custom-bzImage-memmap.json", withIntermediateDirectories: true)
+    let progress = ProgressLines()
+    let run = Lab(options: q.options(), progress: progress.add).run()[0]
+    #expect(run.error == nil)
+    #expect(run.report != nil && run.reportPath == nil)
+    #expect(run.writeErrors == ["\(q.dir)/out/custom-bzImage-memmap.json: EISDIR"])
+    #expect(progress.all.contains("custom-bzImage-memmap: cannot write \(q.dir)/out/custom-bzImage-memmap.json: EISDIR"), "\(progress.all)")
+  }
+
   @Test func panicIsAnErrorWithTheConsoleTail() throws {
     let q = try StandInQEMU(console: "DAXPIN-LAB: kernel 6.99.0-lab\n[    2.1] Kernel panic - not syncing: VFS: Unable to mount root fs\n")
     let run = q.run()

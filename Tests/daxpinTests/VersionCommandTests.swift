@@ -34,7 +34,26 @@ import Testing
     #expect(run.status == 2)
     let lines = run.stderr.split(separator: "\n")
     #expect(lines.count == 1)
-    #expect(run.stderr.contains("cannot write the guest's init script to \(dir)/file/cache/guest/init"))
+    #expect(run.stderr == "daxpin: --cache \(dir)/file/cache: \(dir)/file is not a directory (ENOTDIR)\n")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/out"))
+  }
+
+  /// `--out` in a directory other users can write (`TrustedDirectory`): one line naming it,
+  /// exit 2, and nothing created — not the output directory, not the cache's guest scripts.
+  @Test(.enabled(if: getuid() == 0, "lab needs root"))
+  func labRefusesAnOutputDirectoryOthersCanWrite() throws {
+    let dir = NSTemporaryDirectory() + "daxpin-labdirs-\(getpid())"
+    try FileManager.default.createDirectory(atPath: dir + "/shared", withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    #expect(chmod(dir + "/shared", 0o777) == 0)
+    let run = try Run.daxpin(["lab", "--kernel", "debian-6.1", "--cache", dir + "/cache", "--out", dir + "/shared/out"])
+    #expect(run.status == 2)
+    #expect(run.stderr == "daxpin: --out \(dir)/shared/out: \(dir)/shared is writable by other users (mode 0777): another user could swap a name in it for a link to any file; choose a directory only root can write, or chmod go-w \(dir)/shared\n")
+    #expect(!FileManager.default.fileExists(atPath: dir + "/shared/out"))
+    #expect(!FileManager.default.fileExists(atPath: dir + "/cache/guest"), "the guest scripts were written before the refusal")
+    let cache = try Run.daxpin(["lab", "--kernel", "debian-6.1", "--cache", dir + "/shared/cache", "--out", dir + "/out"])
+    #expect(cache.status == 2)
+    #expect(cache.stderr.hasPrefix("daxpin: --cache \(dir)/shared/cache: \(dir)/shared is writable by other users"))
     #expect(!FileManager.default.fileExists(atPath: dir + "/out"))
   }
 }

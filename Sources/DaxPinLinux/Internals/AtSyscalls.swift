@@ -70,6 +70,11 @@ func system_readlink(_ fd: CInt) -> Result<String, Errno> {
   }
 }
 
+/// mkdirat(2) of `name` in `dir` with `mode` (less the umask).
+func system_mkdirat(_ dir: CInt, _ name: String, _ mode: mode_t) -> Result<Void, Errno> {
+  RawPath.withCString(name) { n in nothingOrErrno { Glibc.mkdirat(dir, n, mode) } }
+}
+
 /// renameat(2) within one directory: atomically replaces `to` with `from`.
 func system_renameat(_ dir: CInt, _ from: String, _ to: String) -> Result<Void, Errno> {
   RawPath.withCString(from) { f in RawPath.withCString(to) { t in nothingOrErrno { Glibc.renameat(dir, f, dir, t) } } }

@@ -23,9 +23,12 @@ public enum OutputFile {
     try write(Array(text.utf8), to: path)
   }
 
-  /// Writes `bytes` to `path` by the policy above.
-  public static func write(_ bytes: [UInt8], to path: String) throws(OutputFileError) {
-    Signals.catchInterrupts()
+  /// Writes `bytes` to `path` by the policy above. `catchingSignals: false` leaves the
+  /// process's signal handlers as they are — for the lab's worker threads, whose Ctrl-C belongs
+  /// to `LabInterrupts` — and a signal then does not end the write (the temporary file is still
+  /// removed on every failure).
+  public static func write(_ bytes: [UInt8], to path: String, catchingSignals: Bool = true) throws(OutputFileError) {
+    if catchingSignals { Signals.catchInterrupts() }
     Signals.endProcessIfCaught()
     switch try OutputPath.resolve(path, checkSignal: { Signals.endProcessIfCaught() }) {
     case .stream(let fd):
