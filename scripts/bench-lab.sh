@@ -107,7 +107,7 @@ echo "warm matrix: 8 runs (debian-5.10, debian-6.1, debian-6.12, debian-latest Ã
 echo "  $rounds rounds in ABBA order, medians; 1-min load average before each pass: ${loads[*]}"
 echo "  --jobs 1:            ${one_wall} s wall (${one[*]}); QEMU CPU ${one_cpu} s; per run ${run_med} s (min ${run_min}, max ${run_max})"
 echo "  default (--jobs $cores):  ${all_wall} s wall (${all[*]}); QEMU CPU ${all_cpu} s; per run ${par_med} s"
-awk -v a="$all_wall" -v o="$one_wall" 'BEGIN { printf "  default / --jobs 1:  %.2f (target at most 0.55)\n", a / o }'
+awk -v a="$all_wall" -v o="$one_wall" 'BEGIN { printf "  default / --jobs 1:  %.3f (target at most 0.55)\n", a / o }'
 echo "  warm single run:     ${run_med} s, the median of the --jobs 1 runs; debian-6.1: ${run61} s (target at most 9 s)"
 echo "  --jobs 1 steps (median s): $(steps "${j1[@]}")"
 exit "$failed"
