@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,7 +61,6 @@ static void release_job(struct truncate_job *j) {
   if (last) {
     pthread_mutex_destroy(&j->lock);
     pthread_cond_destroy(&j->cond);
-    close(j->fd);
     free(j);
   }
 }
@@ -74,6 +74,8 @@ static void *truncate_thread(void *arg) {
   int r;
   do { r = ftruncate(j->fd, 0); } while (r != 0 && errno == EINTR);
   int e = r == 0 ? 0 : errno;
+  /* Closed before `done` is published: a caller that saw the truncate return has nothing of it left open. */
+  close(j->fd);
   pthread_mutex_lock(&j->lock);
   j->done = 1;
   j->err = e;
@@ -104,6 +106,8 @@ int cvfio_truncate_under_held_pages(int fd, void *addr, size_t held, unsigned ho
   out->release_to_return_ms = -1;
   int p[2];
   if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+  struct stat ps;
+  if (fstat(p[0], &ps) == 0) out->pipe_inode = (uint64_t)ps.st_ino;
   /* The pipe now holds a reference on each page (no SPLICE_F_GIFT: the pages stay the mapping's). */
   struct iovec iov = {.iov_base = addr, .iov_len = held};
   ssize_t n;
@@ -122,6 +126,7 @@ int cvfio_truncate_under_held_pages(int fd, void *addr, size_t held, unsigned ho
   pthread_t t;
   int e = pthread_create(&t, NULL, truncate_thread, j);
   if (e != 0) {
+    close(j->fd);
     j->owners = 1;
     release_job(j);
     close(p[0]);

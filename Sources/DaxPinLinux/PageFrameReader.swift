@@ -23,8 +23,16 @@ extension LinuxKernel {
   }
 
   public func truncateUnderHeldPages(_ file: FileDescriptor, _ m: Mapping, heldBytes: Int, holdMs: Int, waitMs: Int) -> Result<HeldTruncate, Errno> {
+    heldTruncate(file, m, heldBytes: heldBytes, holdMs: holdMs, waitMs: waitMs).result
+  }
+
+  /// `truncateUnderHeldPages` and the inode of the pipe that held the pages (0 when the pipe could
+  /// not be made), so a test can prove from `/proc/self/fd` that the pipe is closed on every path.
+  func heldTruncate(_ file: FileDescriptor, _ m: Mapping, heldBytes: Int, holdMs: Int, waitMs: Int)
+    -> (result: Result<HeldTruncate, Errno>, pipeInode: UInt64)
+  {
     var out = cvfio_held_truncate()
-    return nothingOrErrno {
+    let result = nothingOrErrno {
       cvfio_truncate_under_held_pages(
         file.rawValue, UnsafeMutableRawPointer(bitPattern: m.address), heldBytes, UInt32(holdMs), UInt32(waitMs), &out)
     }.map {
@@ -33,6 +41,7 @@ extension LinuxKernel {
         truncateErrno: out.truncate_errno == 0 ? nil : Errno(rawValue: out.truncate_errno),
         releaseToReturnMs: out.release_to_return_ms < 0 ? nil : Int(out.release_to_return_ms))
     }
+    return (result, out.pipe_inode)
   }
 }
 

@@ -4,8 +4,14 @@ import Foundation
 import SystemPackage
 import Testing
 
-/// Open descriptors of this process (`/proc/self/fd`).
-func openDescriptorCount() -> Int { ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).count }
+/// What this process's open descriptors point at (`/proc/self/fd/N` link targets). Other suites
+/// run beside these tests and open descriptors of their own, so a test asks whether *its* objects
+/// are still open — a pipe by inode, a file by path — never how many descriptors there are.
+func openDescriptorTargets() -> [String] {
+  ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap {
+    try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/" + $0)
+  }
+}
 
 @Suite("truncate-held and page frames on this machine's kernel", .serialized)
 struct HeldTruncateTests {
@@ -50,20 +56,28 @@ struct HeldTruncateTests {
     let m = try k.map(length: 1 << 20, protection: .readWrite, source: .file(fd, shared: true)).get()
     defer { _ = k.unmap(m) }
     try k.fault(m, pageSize: 4096, write: true).get()
-    let before = openDescriptorCount()
-    let t = try k.truncateUnderHeldPages(fd, m, heldBytes: 64 << 10, holdMs: 200, waitMs: 5_000).get()
+    let path = dirs.pagecache + "/f"
+    let fileDescriptors = openDescriptorTargets().filter { $0 == path }.count
+    #expect(fileDescriptors == 1, "the test's own descriptor")
+    let (measured, pipe) = k.heldTruncate(fd, m, heldBytes: 64 << 10, holdMs: 200, waitMs: 5_000)
+    let t = try measured.get()
+    #expect(pipe != 0)
     #expect(t.heldBytes == 64 << 10)
     #expect(t.returnedWhileHeld)
     #expect(t.returnedAfterRelease)
     #expect(t.truncateErrno == nil)
     #expect(try k.status(of: fd).get().type == .regular)
     #expect(try FileManager.default.attributesOfItem(atPath: dirs.pagecache + "/f")[.size] as? Int == 0, "the file was truncated")
-    #expect(openDescriptorCount() == before, "the pipe and the thread's descriptor are closed")
+    #expect(!openDescriptorTargets().contains("pipe:[\(pipe)]"), "the pipe is closed")
+    #expect(openDescriptorTargets().filter { $0 == path }.count == fileDescriptors, "the thread's duplicate of the file is closed")
 
     let unmapped = try k.map(length: 4096, protection: .readWrite, source: .anonymous(hugetlb: false)).get()
     try k.unmap(unmapped).get()
-    #expect(k.truncateUnderHeldPages(fd, unmapped, heldBytes: 4096, holdMs: 10, waitMs: 100) == .failure(.badAddress))
-    #expect(openDescriptorCount() == before)
+    let (refused, refusedPipe) = k.heldTruncate(fd, unmapped, heldBytes: 4096, holdMs: 10, waitMs: 100)
+    #expect(refused == .failure(.badAddress))
+    #expect(refusedPipe != 0 && refusedPipe != pipe)
+    #expect(!openDescriptorTargets().contains("pipe:[\(refusedPipe)]"), "the pipe vmsplice refused is closed")
+    #expect(openDescriptorTargets().filter { $0 == path }.count == fileDescriptors)
   }
 
   /// devdax-kmem needs a node the administrator made: without --kmem-node the cells skip with the

@@ -166,13 +166,16 @@ struct cvfio_held_truncate {
   int32_t returned_after_release;
   int32_t truncate_errno;        /* 0: ftruncate succeeded */
   int64_t release_to_return_ms;  /* -1 when not measured */
+  uint64_t pipe_inode;           /* the holding pipe's inode (pipefs), set even when vmsplice fails:
+                                    tests look for it in /proc/self/fd to prove it was closed */
 };
 /*
  * vmsplice(2) of the first `held` bytes at `addr` (a MAP_SHARED mapping of `fd`) into a new pipe,
  * ftruncate(fd, 0) on a second thread, up to hold_ms for it to return, the pipe drained,
  * then up to wait_ms for the truncate to return. Returns 0, or -1 with errno when the pipe,
  * vmsplice or the thread could not be had (nothing is left behind then). A truncate still blocked
- * after wait_ms keeps its thread (detached) and its small state block.
+ * after wait_ms keeps its thread (detached), its duplicate of `fd` and its small state block; once
+ * the truncate has returned (returned_while_held or returned_after_release), the duplicate is closed.
  */
 int cvfio_truncate_under_held_pages(int fd, void *addr, size_t held, unsigned hold_ms, unsigned wait_ms,
                                     struct cvfio_held_truncate *out);
