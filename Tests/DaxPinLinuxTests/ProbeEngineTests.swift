@@ -41,94 +41,96 @@ let ioUringFrom6_5: [String: (Outcome, String?)] = [
   "io_uring.pagecache-private.rw": (.pinned, nil), "io_uring.pagecache-private.ro": (.refused, "EFAULT"),
 ]
 
-@Suite("probe engine on this machine's kernel", .serialized)
-struct ProbeEngineTests {
-  @Test func ioUringGivesRealVerdictsForEveryHostKind() throws {
-    let dirs = try ScratchDirs()
-    let kernel = RecordingKernel(LinuxKernel())
-    let results = try ProbeEngine(kernel: kernel, targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring], kinds: hostKinds).run()
-    #expect(results.count == 10)
-    for r in results {
-      if thisKernelVersion >= KernelVersion(6, 5) {
-        #expect(r.outcome == ioUringFrom6_5[r.id]?.0, "\(r.id): \(r.outcome) \(r.reason ?? "")")
-        #expect(r.errnoName == ioUringFrom6_5[r.id]?.1, "\(r.id)")
-      }
-      #expect(r.verdict == .pass, "\(r.id): \(r.reason ?? "")")
-      #expect(r.expectation != nil)
-      #expect(r.memory.confirmedBy != nil)
-      #expect(r.request?.hasPrefix("IORING_REGISTER_BUFFERS") == true)
-    }
-    let pinned = results.filter { $0.outcome == .pinned }
-    #expect(!pinned.isEmpty)
-    #expect(pinned.allSatisfy { ($0.pinnedKB ?? 0) >= 2048 }, "VmPin grows by the buffer while it is registered")
-    #expect(kernel.held == .nothing)
-    #expect(dirs.leftovers.isEmpty)
-  }
-
-  @Test func privateFileMappingsAreReadFaulted() throws {
-    let dirs = try ScratchDirs()
-    let results = try ProbeEngine(
-      kernel: LinuxKernel(), targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring],
-      kinds: [.pagecachePrivate, .pagecacheShared], accesses: [.rw]
-    ).run()
-    #expect(results.map(\.memory.faulted) == ["read", "write"])
-    #expect(results.map(\.memory.mapping) == ["MAP_PRIVATE", "MAP_SHARED"])
-  }
-
-  @Test func tmpfsIsNoPageCacheControl() throws {
-    let dirs = try ScratchDirs()
-    var t = dirs.targets()
-    t.pagecacheDirectory = dirs.tmpfs
-    let r = try ProbeEngine(kernel: LinuxKernel(), targets: t, features: thisKernel, interfaces: [.ioUring], kinds: [.pagecacheShared], accesses: [.rw]).run()
-    #expect(r[0].outcome == .unsupported)
-    #expect(r[0].reason?.contains("tmpfs") == true)
-    #expect(r[0].hint?.contains("--pagecache-dir") == true)
-  }
-
-  @Test func absentKindsAreReportedNotDropped() throws {
-    let dirs = try ScratchDirs()
-    let r = try ProbeEngine(kernel: LinuxKernel(), targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring], kinds: MemoryKind.allCases).run()
-    #expect(r.count == MemoryKind.allCases.count * 2)
-    for k in [MemoryKind.devdax, .fsdaxExt4Shared, .fsdaxXfsPrivateCow] {
-      let cell = try #require(r.first { $0.memory.kind == k })
-      #expect(cell.outcome == .unsupported)
-      #expect(cell.hint?.contains("daxpin lab") == true)
-    }
-  }
-
-  @Test func interruptStopsAndReleasesEverything() throws {
-    let dirs = try ScratchDirs()
-    for at in [3, 10, 25] {
+extension ThisKernelPins {
+  @Suite("probe engine on this machine's kernel")
+  struct ProbeEngineTests {
+    @Test func ioUringGivesRealVerdictsForEveryHostKind() throws {
+      let dirs = try ScratchDirs()
       let kernel = RecordingKernel(LinuxKernel())
-      kernel.interrupt(afterCalls: at)
-      #expect(throws: ProbeEngine.Interrupted.self) {
-        _ = try ProbeEngine(kernel: kernel, targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring], kinds: hostKinds).run()
+      let results = try ProbeEngine(kernel: kernel, targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring], kinds: hostKinds).run()
+      #expect(results.count == 10)
+      for r in results {
+        if thisKernelVersion >= KernelVersion(6, 5) {
+          #expect(r.outcome == ioUringFrom6_5[r.id]?.0, "\(r.id): \(r.outcome) \(r.reason ?? "")")
+          #expect(r.errnoName == ioUringFrom6_5[r.id]?.1, "\(r.id)")
+        }
+        #expect(r.verdict == .pass, "\(r.id): \(r.reason ?? "")")
+        #expect(r.expectation != nil)
+        #expect(r.memory.confirmedBy != nil)
+        #expect(r.request?.hasPrefix("IORING_REGISTER_BUFFERS") == true)
       }
-      #expect(kernel.held == .nothing, "interrupt at call \(at)")
+      let pinned = results.filter { $0.outcome == .pinned }
+      #expect(!pinned.isEmpty)
+      #expect(pinned.allSatisfy { ($0.pinnedKB ?? 0) >= 2048 }, "VmPin grows by the buffer while it is registered")
+      #expect(kernel.held == .nothing)
       #expect(dirs.leftovers.isEmpty)
     }
-  }
 
-  /// Every acquiring call a probe run makes fails in turn, with several errnos: the run still
-  /// finishes, the failed cell gets a verdict with a reason, and nothing stays held.
-  @Test(arguments: [Errno.ioError, .noMemory, .permissionDenied, .badAddress])
-  func everyFailedCallIsCleanedUp(errno: Errno) throws {
-    let dirs = try ScratchDirs()
-    let clean = RecordingKernel(LinuxKernel())
-    _ = try ProbeEngine(kernel: clean, targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring], kinds: hostKinds).run()
-    let points = clean.trace.filter { !$0.releasesOrObserves }
-    #expect(points.count > 40)
-    var uses: [KernelCall: Int] = [:]
-    for call in points {
-      uses[call, default: 0] += 1
-      let kernel = RecordingKernel(LinuxKernel())
-      kernel.inject(call, onUse: uses[call]!, errno: errno)
-      let results = try ProbeEngine(kernel: kernel, targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring], kinds: hostKinds).run()
-      let at = "\(call)#\(uses[call]!) failing with \(errno.name)"
-      #expect(results.count == 10, "\(at)")
-      #expect(results.allSatisfy { $0.verdict == .pass || $0.reason != nil }, "\(at)")
-      #expect(kernel.held == .nothing, "\(at): left \(kernel.held)")
-      #expect(dirs.leftovers.isEmpty, "\(at)")
+    @Test func privateFileMappingsAreReadFaulted() throws {
+      let dirs = try ScratchDirs()
+      let results = try ProbeEngine(
+        kernel: LinuxKernel(), targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring],
+        kinds: [.pagecachePrivate, .pagecacheShared], accesses: [.rw]
+      ).run()
+      #expect(results.map(\.memory.faulted) == ["read", "write"])
+      #expect(results.map(\.memory.mapping) == ["MAP_PRIVATE", "MAP_SHARED"])
+    }
+
+    @Test func tmpfsIsNoPageCacheControl() throws {
+      let dirs = try ScratchDirs()
+      var t = dirs.targets()
+      t.pagecacheDirectory = dirs.tmpfs
+      let r = try ProbeEngine(kernel: LinuxKernel(), targets: t, features: thisKernel, interfaces: [.ioUring], kinds: [.pagecacheShared], accesses: [.rw]).run()
+      #expect(r[0].outcome == .unsupported)
+      #expect(r[0].reason?.contains("tmpfs") == true)
+      #expect(r[0].hint?.contains("--pagecache-dir") == true)
+    }
+
+    @Test func absentKindsAreReportedNotDropped() throws {
+      let dirs = try ScratchDirs()
+      let r = try ProbeEngine(kernel: LinuxKernel(), targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring], kinds: MemoryKind.allCases).run()
+      #expect(r.count == MemoryKind.allCases.count * 2)
+      for k in [MemoryKind.devdax, .fsdaxExt4Shared, .fsdaxXfsPrivateCow] {
+        let cell = try #require(r.first { $0.memory.kind == k })
+        #expect(cell.outcome == .unsupported)
+        #expect(cell.hint?.contains("daxpin lab") == true)
+      }
+    }
+
+    @Test func interruptStopsAndReleasesEverything() throws {
+      let dirs = try ScratchDirs()
+      for at in [3, 10, 25] {
+        let kernel = RecordingKernel(LinuxKernel())
+        kernel.interrupt(afterCalls: at)
+        #expect(throws: ProbeEngine.Interrupted.self) {
+          _ = try ProbeEngine(kernel: kernel, targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring], kinds: hostKinds).run()
+        }
+        #expect(kernel.held == .nothing, "interrupt at call \(at)")
+        #expect(dirs.leftovers.isEmpty)
+      }
+    }
+
+    /// Every acquiring call a probe run makes fails in turn, with several errnos: the run still
+    /// finishes, the failed cell gets a verdict with a reason, and nothing stays held.
+    @Test(arguments: [Errno.ioError, .noMemory, .permissionDenied, .badAddress])
+    func everyFailedCallIsCleanedUp(errno: Errno) throws {
+      let dirs = try ScratchDirs()
+      let clean = RecordingKernel(LinuxKernel())
+      _ = try ProbeEngine(kernel: clean, targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring], kinds: hostKinds).run()
+      let points = clean.trace.filter { !$0.releasesOrObserves }
+      #expect(points.count > 40)
+      var uses: [KernelCall: Int] = [:]
+      for call in points {
+        uses[call, default: 0] += 1
+        let kernel = RecordingKernel(LinuxKernel())
+        kernel.inject(call, onUse: uses[call]!, errno: errno)
+        let results = try ProbeEngine(kernel: kernel, targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring], kinds: hostKinds).run()
+        let at = "\(call)#\(uses[call]!) failing with \(errno.name)"
+        #expect(results.count == 10, "\(at)")
+        #expect(results.allSatisfy { $0.verdict == .pass || $0.reason != nil }, "\(at)")
+        #expect(kernel.held == .nothing, "\(at): left \(kernel.held)")
+        #expect(dirs.leftovers.isEmpty, "\(at)")
+      }
     }
   }
 }
