@@ -100,70 +100,115 @@ static void wait_done(struct truncate_job *j, int64_t deadline_ms) {
   }
 }
 
-int cvfio_truncate_under_held_pages(int fd, void *addr, size_t held, unsigned hold_ms, unsigned wait_ms,
-                                    struct cvfio_held_truncate *out) {
-  memset(out, 0, sizeof(*out));
-  out->release_to_return_ms = -1;
-  int p[2];
-  if (pipe2(p, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
-  struct stat ps;
-  if (fstat(p[0], &ps) == 0) out->pipe_inode = (uint64_t)ps.st_ino;
-  /* The pipe now holds a reference on each page (no SPLICE_F_GIFT: the pages stay the mapping's). */
-  struct iovec iov = {.iov_base = addr, .iov_len = held};
-  ssize_t n;
-  do { n = vmsplice(p[1], &iov, 1, SPLICE_F_NONBLOCK); } while (n < 0 && errno == EINTR);
-  if (n < 0) { int e = errno; close(p[0]); close(p[1]); errno = e; return -1; }
-  out->held_bytes = n;
+/* One target's pipe and truncate thread; `job` is NULL once its setup failed (or never began). */
+struct held_target {
+  int pipe[2];
+  struct truncate_job *job;
+};
 
-  struct truncate_job *j = calloc(1, sizeof(*j));
-  if (!j) { close(p[0]); close(p[1]); errno = ENOMEM; return -1; }
+/* The pipe holding `t`'s first pages and the thread truncating its file, or out->setup_errno. */
+static void start_held_truncate(const struct cvfio_held_truncate_target *t, struct held_target *h, struct cvfio_held_truncate *out) {
+  h->pipe[0] = h->pipe[1] = -1;
+  h->job = NULL;
+  if (pipe2(h->pipe, O_CLOEXEC | O_NONBLOCK) != 0) { out->setup_errno = errno; return; }
+  struct stat ps;
+  if (fstat(h->pipe[0], &ps) == 0) out->pipe_inode = (uint64_t)ps.st_ino;
+  /* The pipe now holds a reference on each page (no SPLICE_F_GIFT: the pages stay the mapping's). */
+  struct iovec iov = {.iov_base = t->addr, .iov_len = t->held};
+  ssize_t n;
+  do { n = vmsplice(h->pipe[1], &iov, 1, SPLICE_F_NONBLOCK); } while (n < 0 && errno == EINTR);
+  int e = 0;
+  struct truncate_job *j = NULL;
+  if (n < 0) { e = errno; goto fail; }
+  out->held_bytes = n;
+  j = calloc(1, sizeof(*j));
+  if (!j) { e = ENOMEM; goto fail; }
   /* The thread truncates through its own descriptor: it may outlive the caller's. */
-  j->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-  if (j->fd < 0) { int e = errno; free(j); close(p[0]); close(p[1]); errno = e; return -1; }
+  j->fd = fcntl(t->fd, F_DUPFD_CLOEXEC, 0);
+  if (j->fd < 0) { e = errno; free(j); goto fail; }
   pthread_mutex_init(&j->lock, NULL);
   pthread_cond_init(&j->cond, NULL);
   j->owners = 2;
-  pthread_t t;
-  int e = pthread_create(&t, NULL, truncate_thread, j);
+  pthread_t thread;
+  e = pthread_create(&thread, NULL, truncate_thread, j);
   if (e != 0) {
     close(j->fd);
     j->owners = 1;
     release_job(j);
-    close(p[0]);
-    close(p[1]);
-    errno = e;
-    return -1;
+    goto fail;
   }
-  pthread_detach(t);
-
+  pthread_detach(thread);
   pthread_mutex_lock(&j->lock);
   while (!j->started) pthread_cond_wait(&j->cond, &j->lock);
-  /* The hold: the truncate runs while the pipe holds the pages, for hold_ms or until it returns
-     (a truncate that does not wait for the references needs no more time to show it). */
-  wait_done(j, now_ms() + hold_ms);
-  out->returned_while_held = j->done;
   pthread_mutex_unlock(&j->lock);
+  h->job = j;
+  return;
+fail:
+  close(h->pipe[0]);
+  close(h->pipe[1]);
+  h->pipe[0] = h->pipe[1] = -1;
+  out->held_bytes = 0;
+  out->setup_errno = e;
+}
 
-  /* Drain: each buffer read is released (put_page), dropping the pipe's references. */
+/* Drain: each buffer read is released (put_page), dropping the pipe's references. */
+static void drain_and_close(struct held_target *h) {
+  if (h->pipe[0] < 0) return;
   char buf[65536];
   for (;;) {
-    ssize_t r = read(p[0], buf, sizeof(buf));
+    ssize_t r = read(h->pipe[0], buf, sizeof(buf));
     if (r > 0) continue;
     if (r < 0 && errno == EINTR) continue;
     break;
   }
-  close(p[0]);
-  close(p[1]);
+  close(h->pipe[0]);
+  close(h->pipe[1]);
+  h->pipe[0] = h->pipe[1] = -1;
+}
+
+void cvfio_truncate_under_held_pages(const struct cvfio_held_truncate_target *targets, size_t count, unsigned hold_ms,
+                                     unsigned wait_ms, struct cvfio_held_truncate *out) {
+  struct held_target *h = calloc(count ? count : 1, sizeof(*h));
+  for (size_t i = 0; i < count; i++) {
+    memset(&out[i], 0, sizeof(out[i]));
+    out[i].release_to_return_ms = -1;
+    if (!h) out[i].setup_errno = ENOMEM;
+  }
+  if (!h) return;
+  for (size_t i = 0; i < count; i++) start_held_truncate(&targets[i], &h[i], &out[i]);
+
+  /* One hold for all targets: each truncate runs while its pipe holds its pages, until the
+     common deadline or until every one has returned (a truncate that does not wait for the
+     references needs no more time to show it). */
+  int64_t deadline = now_ms() + hold_ms;
+  for (size_t i = 0; i < count; i++) {
+    if (!h[i].job) continue;
+    pthread_mutex_lock(&h[i].job->lock);
+    wait_done(h[i].job, deadline);
+    pthread_mutex_unlock(&h[i].job->lock);
+  }
+  for (size_t i = 0; i < count; i++) {
+    if (!h[i].job) continue;
+    pthread_mutex_lock(&h[i].job->lock);
+    out[i].returned_while_held = h[i].job->done;
+    pthread_mutex_unlock(&h[i].job->lock);
+  }
+  for (size_t i = 0; i < count; i++) drain_and_close(&h[i]);
   int64_t released = now_ms();
 
-  pthread_mutex_lock(&j->lock);
-  wait_done(j, released + wait_ms);
-  out->returned_after_release = j->done;
-  if (j->done) {
-    out->truncate_errno = j->err;
-    if (!out->returned_while_held) out->release_to_return_ms = j->returned_at_ms > released ? j->returned_at_ms - released : 0;
+  for (size_t i = 0; i < count; i++) {
+    struct truncate_job *j = h[i].job;
+    if (!j) continue;
+    pthread_mutex_lock(&j->lock);
+    wait_done(j, released + wait_ms);
+    out[i].returned_after_release = j->done;
+    if (j->done) {
+      out[i].truncate_errno = j->err;
+      if (!out[i].returned_while_held)
+        out[i].release_to_return_ms = j->returned_at_ms > released ? j->returned_at_ms - released : 0;
+    }
+    pthread_mutex_unlock(&j->lock);
+    release_job(j);
   }
-  pthread_mutex_unlock(&j->lock);
-  release_job(j);
-  return 0;
+  free(h);
 }

@@ -165,8 +165,8 @@ public final class FakeKernel: Kernel {
   public func frameLocations(_ frames: [UInt64]) -> Result<[FrameLocation], Errno> {
     state.withLock { s in .success(frames.map { s.location($0) }) }
   }
-  public func truncateUnderHeldPages(_ file: FileDescriptor, _ m: Mapping, heldBytes: Int, holdMs: Int, waitMs: Int) -> Result<HeldTruncate, Errno> {
-    call { $0.truncateUnderHeldPages(file.rawValue, m, heldBytes: heldBytes) }
+  public func truncateUnderHeldPages(_ targets: [HeldTruncateTarget], holdMs: Int, waitMs: Int) -> [Result<HeldTruncate, Errno>] {
+    targets.map { t in call { $0.truncateUnderHeldPages(t.file.rawValue, t.mapping, heldBytes: t.heldBytes) } }
   }
 
   public func currentProcess() -> ProcessIdentity { FakeState.me }

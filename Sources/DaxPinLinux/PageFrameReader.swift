@@ -22,26 +22,35 @@ extension LinuxKernel {
     MemoryBlocks(tree: FileTree(root: "")).locations(frames)
   }
 
-  public func truncateUnderHeldPages(_ file: FileDescriptor, _ m: Mapping, heldBytes: Int, holdMs: Int, waitMs: Int) -> Result<HeldTruncate, Errno> {
-    heldTruncate(file, m, heldBytes: heldBytes, holdMs: holdMs, waitMs: waitMs).result
+  public func truncateUnderHeldPages(_ targets: [HeldTruncateTarget], holdMs: Int, waitMs: Int) -> [Result<HeldTruncate, Errno>] {
+    heldTruncate(targets, holdMs: holdMs, waitMs: waitMs).map(\.result)
   }
 
-  /// `truncateUnderHeldPages` and the inode of the pipe that held the pages (0 when the pipe could
-  /// not be made), so a test can prove from `/proc/self/fd` that the pipe is closed on every path.
-  func heldTruncate(_ file: FileDescriptor, _ m: Mapping, heldBytes: Int, holdMs: Int, waitMs: Int)
-    -> (result: Result<HeldTruncate, Errno>, pipeInode: UInt64)
-  {
-    var out = cvfio_held_truncate()
-    let result = nothingOrErrno {
-      cvfio_truncate_under_held_pages(
-        file.rawValue, UnsafeMutableRawPointer(bitPattern: m.address), heldBytes, UInt32(holdMs), UInt32(waitMs), &out)
-    }.map {
-      HeldTruncate(
-        heldBytes: Int(out.held_bytes), returnedWhileHeld: out.returned_while_held != 0, returnedAfterRelease: out.returned_after_release != 0,
-        truncateErrno: out.truncate_errno == 0 ? nil : Errno(rawValue: out.truncate_errno),
-        releaseToReturnMs: out.release_to_return_ms < 0 ? nil : Int(out.release_to_return_ms))
+  /// `truncateUnderHeldPages` and, per target, the inode of the pipe that held its pages (0 when
+  /// the pipe could not be made), so a test can prove from `/proc/self/fd` that every pipe is
+  /// closed on every path.
+  func heldTruncate(_ targets: [HeldTruncateTarget], holdMs: Int, waitMs: Int) -> [(result: Result<HeldTruncate, Errno>, pipeInode: UInt64)] {
+    guard !targets.isEmpty else { return [] }
+    let c = targets.map {
+      cvfio_held_truncate_target(fd: $0.file.rawValue, addr: UnsafeMutableRawPointer(bitPattern: $0.mapping.address), held: $0.heldBytes)
     }
-    return (result, out.pipe_inode)
+    var out = [cvfio_held_truncate](repeating: cvfio_held_truncate(), count: targets.count)
+    c.withUnsafeBufferPointer { t in
+      out.withUnsafeMutableBufferPointer { o in
+        cvfio_truncate_under_held_pages(t.baseAddress, t.count, UInt32(clamping: holdMs), UInt32(clamping: waitMs), o.baseAddress)
+      }
+    }
+    return out.map { o in
+      let result: Result<HeldTruncate, Errno> =
+        o.setup_errno != 0
+        ? .failure(Errno(rawValue: o.setup_errno))
+        : .success(
+          HeldTruncate(
+            heldBytes: Int(o.held_bytes), returnedWhileHeld: o.returned_while_held != 0, returnedAfterRelease: o.returned_after_release != 0,
+            truncateErrno: o.truncate_errno == 0 ? nil : Errno(rawValue: o.truncate_errno),
+            releaseToReturnMs: o.release_to_return_ms < 0 ? nil : Int(o.release_to_return_ms)))
+      return (result, o.pipe_inode)
+    }
   }
 }
 

@@ -104,7 +104,7 @@ struct FaultInjectionTests {
       let fake = FakeKernel(profile: .linux6_1)
       let recorder = RecordingKernel(fake)
       recorder.interrupt(afterCalls: at)
-      #expect(throws: ProbeProblem.self) {
+      #expect(throws: ProbeProblem.self, "interrupted at call \(at) (\(trace[at - 1]))") {
         _ = try ProbeRun(host: FakeHost(fake, kernel: recorder), request: ProbeRequest(kmemNode: LabLayout.standard.kmemNodeNumber)).run()
       }
       #expect(recorder.held == .nothing, "interrupted at call \(at)")

@@ -123,6 +123,21 @@ struct TruncateHeldTests {
     #expect(report.probes.count == MemoryKind.allCases.count * 2)
   }
 
+  /// The cells are measured under one hold, but each answers alone: the second target's failure
+  /// (its pipe could not be had) leaves the others' measurements standing.
+  @Test func oneTargetFailingLeavesTheOthersMeasured() throws {
+    let (report, recorder) = try fakeCells(.linux6_1, [.truncateHeld], [.pagecacheShared, .fsdaxXfsShared]) {
+      $0.inject(.truncateUnderHeldPages, onUse: 2, errno: .tooManyOpenFiles)
+    }
+    #expect(report.probes.map(\.id) == [
+      "truncate-held.pagecache-shared.rw", "truncate-held.pagecache-shared.ro", "truncate-held.fsdax-xfs-shared.rw", "truncate-held.fsdax-xfs-shared.ro",
+    ])
+    #expect(report.probes.map(\.outcome) == [.completed, .setupFailed, .waited, .waited])
+    #expect(report.probes[1].reason == "holding the pages or starting the truncate failed: EMFILE")
+    #expect(recorder.trace.filter { $0 == .truncateUnderHeldPages }.count == 4)
+    #expect(recorder.held == .nothing)
+  }
+
   @Test func aFailedMeasurementIsAnError() throws {
     let (report, recorder) = try fakeCells(.linux6_1, [.truncateHeld], [.pagecacheShared]) {
       $0.inject(.truncateUnderHeldPages, onUse: 1, errno: .tooManyOpenFiles)

@@ -41,44 +41,54 @@ extension ThisKernelPins {
       #expect(dirs.leftovers.isEmpty)
     }
 
-    /// The seam call itself: a file really is truncated, the held bytes are what vmsplice took,
-    /// and an address with nothing mapped is EFAULT from vmsplice with nothing left open.
+    /// The seam call itself: files really are truncated under one hold, the held bytes are what
+    /// vmsplice took, an address with nothing mapped is EFAULT from vmsplice for that target alone,
+    /// and every pipe and every thread's duplicate descriptor is closed when the call returns.
     @Test func theMeasurementAndItsErrors() throws {
       let dirs = try ScratchDirs()
       let k = LinuxKernel()
       let dir = try k.openDirectory(dirs.pagecache, in: nil).get()
       defer { k.close(dir) }
-      let fd = try k.open("f", in: dir, writable: true, create: true).get()
+      var targets: [HeldTruncateTarget] = []
+      var paths: [String] = []
       defer {
-        k.close(fd)
-        _ = k.unlink("f", in: dir, directory: false)
+        for t in targets {
+          _ = k.unmap(t.mapping)
+          k.close(t.file)
+        }
+        for p in paths { _ = k.unlink((p as NSString).lastPathComponent, in: dir, directory: false) }
       }
-      try k.truncate(fd, length: 1 << 20).get()
-      let m = try k.map(length: 1 << 20, protection: .readWrite, source: .file(fd, shared: true)).get()
-      defer { _ = k.unmap(m) }
-      try k.fault(m, pageSize: 4096, write: true).get()
-      let path = dirs.pagecache + "/f"
-      let fileDescriptors = openDescriptorTargets().filter { $0 == path }.count
-      #expect(fileDescriptors == 1, "the test's own descriptor")
-      let (measured, pipe) = k.heldTruncate(fd, m, heldBytes: 64 << 10, holdMs: 200, waitMs: 5_000)
-      let t = try measured.get()
-      #expect(pipe != 0)
-      #expect(t.heldBytes == 64 << 10)
-      #expect(t.returnedWhileHeld)
-      #expect(t.returnedAfterRelease)
-      #expect(t.truncateErrno == nil)
-      #expect(try k.status(of: fd).get().type == .regular)
-      #expect(try FileManager.default.attributesOfItem(atPath: dirs.pagecache + "/f")[.size] as? Int == 0, "the file was truncated")
-      #expect(!openDescriptorTargets().contains("pipe:[\(pipe)]"), "the pipe is closed")
-      #expect(openDescriptorTargets().filter { $0 == path }.count == fileDescriptors, "the thread's duplicate of the file is closed")
-
+      for name in ["a", "b"] {
+        let fd = try k.open(name, in: dir, writable: true, create: true).get()
+        paths.append(dirs.pagecache + "/" + name)
+        try k.truncate(fd, length: 1 << 20).get()
+        let m = try k.map(length: 1 << 20, protection: .readWrite, source: .file(fd, shared: true)).get()
+        try k.fault(m, pageSize: 4096, write: true).get()
+        targets.append(HeldTruncateTarget(file: fd, mapping: m, heldBytes: 64 << 10))
+      }
       let unmapped = try k.map(length: 4096, protection: .readWrite, source: .anonymous(hugetlb: false)).get()
       try k.unmap(unmapped).get()
-      let (refused, refusedPipe) = k.heldTruncate(fd, unmapped, heldBytes: 4096, holdMs: 10, waitMs: 100)
-      #expect(refused == .failure(.badAddress))
-      #expect(refusedPipe != 0 && refusedPipe != pipe)
-      #expect(!openDescriptorTargets().contains("pipe:[\(refusedPipe)]"), "the pipe vmsplice refused is closed")
-      #expect(openDescriptorTargets().filter { $0 == path }.count == fileDescriptors)
+      let refusedTarget = HeldTruncateTarget(file: targets[0].file, mapping: unmapped, heldBytes: 4096)
+      func descriptors(of path: String) -> Int { openDescriptorTargets().filter { $0 == path }.count }
+      #expect(paths.map(descriptors) == [1, 1], "the test's own descriptors")
+
+      let answers = k.heldTruncate([targets[0], refusedTarget, targets[1]], holdMs: 200, waitMs: 5_000)
+      #expect(answers.count == 3)
+      #expect(answers[1].result == .failure(.badAddress), "vmsplice of an unmapped address fails that target alone")
+      for i in [0, 2] {
+        let t = try answers[i].result.get()
+        #expect(t.heldBytes == 64 << 10)
+        #expect(t.returnedWhileHeld)
+        #expect(t.returnedAfterRelease)
+        #expect(t.truncateErrno == nil)
+      }
+      for p in paths { #expect(try FileManager.default.attributesOfItem(atPath: p)[.size] as? Int == 0, "\(p) was truncated") }
+      let inodes = answers.map(\.pipeInode)
+      #expect(inodes.allSatisfy { $0 != 0 } && Set(inodes).count == 3, "a pipe of its own for each target")
+      let open = openDescriptorTargets()
+      for inode in inodes { #expect(!open.contains("pipe:[\(inode)]"), "pipe \(inode) is closed") }
+      #expect(paths.map(descriptors) == [1, 1], "every thread's duplicate of its file is closed")
+      #expect(k.truncateUnderHeldPages([], holdMs: 10, waitMs: 10).isEmpty)
     }
 
     /// devdax-kmem needs a node the administrator made: without --kmem-node the cells skip with the

@@ -160,7 +160,16 @@ int cvfio_mbind_node(void *addr, unsigned long len, int node);
 /* pread(2) of /proc/self/pagemap entries for `count` pages from `addr`: 64-bit entries. */
 int cvfio_pagemap(void *addr, uint64_t count, uint64_t *entries);
 
+/* One file whose first `held` bytes, mapped MAP_SHARED at `addr`, are held while it is truncated. */
+struct cvfio_held_truncate_target {
+  int fd;
+  void *addr;
+  size_t held;
+};
+
 struct cvfio_held_truncate {
+  int32_t setup_errno;           /* nonzero: the pipe, vmsplice, the duplicate descriptor or the
+                                    thread could not be had; nothing of this target is left open */
   int64_t held_bytes;            /* what vmsplice put in the pipe */
   int32_t returned_while_held;   /* the truncate returned before the pipe was drained */
   int32_t returned_after_release;
@@ -170,14 +179,14 @@ struct cvfio_held_truncate {
                                     tests look for it in /proc/self/fd to prove it was closed */
 };
 /*
- * vmsplice(2) of the first `held` bytes at `addr` (a MAP_SHARED mapping of `fd`) into a new pipe,
- * ftruncate(fd, 0) on a second thread, up to hold_ms for it to return, the pipe drained,
- * then up to wait_ms for the truncate to return. Returns 0, or -1 with errno when the pipe,
- * vmsplice or the thread could not be had (nothing is left behind then). A truncate still blocked
- * after wait_ms keeps its thread (detached), its duplicate of `fd` and its small state block; once
- * the truncate has returned (returned_while_held or returned_after_release), the duplicate is closed.
+ * For each target at once: vmsplice(2) of its first `held` bytes into a new pipe and
+ * ftruncate(fd, 0) on a thread of its own. One hold for all of them: up to hold_ms for every
+ * truncate to return; then every pipe is drained and closed, and each truncate gets up to wait_ms
+ * (from the drain) to return. out[i] answers targets[i]. A truncate still blocked after wait_ms
+ * keeps its thread (detached), its duplicate of the descriptor and a small state block; once a
+ * truncate has returned (returned_while_held or returned_after_release), its duplicate is closed.
  */
-int cvfio_truncate_under_held_pages(int fd, void *addr, size_t held, unsigned hold_ms, unsigned wait_ms,
-                                    struct cvfio_held_truncate *out);
+void cvfio_truncate_under_held_pages(const struct cvfio_held_truncate_target *targets, size_t count, unsigned hold_ms,
+                                     unsigned wait_ms, struct cvfio_held_truncate *out);
 
 #endif /* CVFIO_H */

@@ -78,6 +78,18 @@ public struct FramePlacement: Sendable, Equatable, Codable {
   }
 }
 
+/// A file to truncate while the first `heldBytes` of its `MAP_SHARED` mapping are held by a pipe.
+public struct HeldTruncateTarget: Sendable, Equatable {
+  public var file: FileDescriptor
+  public var mapping: Mapping
+  public var heldBytes: Int
+  public init(file: FileDescriptor, mapping: Mapping, heldBytes: Int) {
+    self.file = file
+    self.mapping = mapping
+    self.heldBytes = heldBytes
+  }
+}
+
 /// What `ftruncate(2)` did while the first pages of a shared file mapping were held by a pipe
 /// (`vmsplice(2)` of the mapping, not yet read), as `Kernel.truncateUnderHeldPages` measured it.
 public struct HeldTruncate: Sendable, Equatable {

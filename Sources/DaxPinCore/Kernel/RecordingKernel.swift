@@ -241,8 +241,16 @@ public final class RecordingKernel: Kernel {
   public func bindMemory(_ m: Mapping, node: Int) -> Result<Void, Errno> { call(.bindMemory) { base.bindMemory(m, node: node) } }
   public func pageFrames(_ m: Mapping) -> Result<[UInt64?], Errno> { call(.pageFrames) { base.pageFrames(m) } }
   public func frameLocations(_ frames: [UInt64]) -> Result<[FrameLocation], Errno> { call(.frameLocations) { base.frameLocations(frames) } }
-  public func truncateUnderHeldPages(_ file: FileDescriptor, _ m: Mapping, heldBytes: Int, holdMs: Int, waitMs: Int) -> Result<HeldTruncate, Errno> {
-    call(.truncateUnderHeldPages) { base.truncateUnderHeldPages(file, m, heldBytes: heldBytes, holdMs: holdMs, waitMs: waitMs) }
+  /// One recorded use of `.truncateUnderHeldPages` per target, so an injection fails that
+  /// target alone; the others reach the base kernel together, as one hold.
+  public func truncateUnderHeldPages(_ targets: [HeldTruncateTarget], holdMs: Int, waitMs: Int) -> [Result<HeldTruncate, Errno>] {
+    let injected = targets.map { _ in enter(.truncateUnderHeldPages) }
+    let reaching = targets.indices.filter { injected[$0] == nil }
+    var answers = reaching.isEmpty ? [] : base.truncateUnderHeldPages(reaching.map { targets[$0] }, holdMs: holdMs, waitMs: waitMs)
+    answers.reverse()
+    let results: [Result<HeldTruncate, Errno>] = injected.map { e in e.map { .failure($0) } ?? answers.removeLast() }
+    if results.contains(where: { if case .success = $0 { true } else { false } }), let hook = state.withLock({ $0.hooks[.truncateUnderHeldPages] }) { hook() }
+    return results
   }
 
   // MARK: process

@@ -44,6 +44,13 @@ public struct ProbeEngine {
 
     for interface in interfaces {
       if kernel.pendingSignal() != nil { throw Interrupted(completed: results) }
+      if interface == .truncateHeld {
+        for result in try truncateCells(kinds.flatMap { k in accesses.map { ProbeID(interface, k, $0) } }, preparer: &preparer, completed: results) {
+          results.append(result)
+          onResult?(result)
+        }
+        continue
+      }
       let sessionCleanup = Cleanup()
       defer { sessionCleanup.run() }
       let session: Result<any PinSession, SessionUnavailable> = openSession(interface, cleanup: sessionCleanup)
@@ -58,6 +65,8 @@ public struct ProbeEngine {
         }
       }
     }
+    // A signal during the last cell's release still stops the run as a signal.
+    if kernel.pendingSignal() != nil { throw Interrupted(completed: results) }
     return results
   }
 
@@ -71,9 +80,6 @@ public struct ProbeEngine {
       interface: id.interface, memory: MemoryDescription(kind: id.kind, size: targets.bufferSize), access: id.access,
       outcome: .unsupported, expectation: expectation, verdict: .skip)
 
-    if id.interface == .truncateHeld {
-      return truncateCell(&r, preparer: &preparer)
-    }
     let s: any PinSession
     switch session {
     case .failure(let u):
