@@ -104,6 +104,7 @@ static void wait_done(struct truncate_job *j, int64_t deadline_ms) {
 struct held_target {
   int pipe[2];
   struct truncate_job *job;
+  int64_t drained_ms; /* when its pipe was drained and closed */
 };
 
 /* The pipe holding `t`'s first pages and the thread truncating its file, or out->setup_errno. */
@@ -164,6 +165,7 @@ static void drain_and_close(struct held_target *h) {
   close(h->pipe[0]);
   close(h->pipe[1]);
   h->pipe[0] = h->pipe[1] = -1;
+  h->drained_ms = now_ms();
 }
 
 void cvfio_truncate_under_held_pages(const struct cvfio_held_truncate_target *targets, size_t count, unsigned hold_ms,
@@ -205,7 +207,7 @@ void cvfio_truncate_under_held_pages(const struct cvfio_held_truncate_target *ta
     if (j->done) {
       out[i].truncate_errno = j->err;
       if (!out[i].returned_while_held)
-        out[i].release_to_return_ms = j->returned_at_ms > released ? j->returned_at_ms - released : 0;
+        out[i].release_to_return_ms = j->returned_at_ms > h[i].drained_ms ? j->returned_at_ms - h[i].drained_ms : 0;
     }
     pthread_mutex_unlock(&j->lock);
     release_job(j);

@@ -1,6 +1,7 @@
 import DaxPinCore
 @testable import DaxPinLinux
 import Foundation
+import Glibc
 import SystemPackage
 import Testing
 
@@ -41,8 +42,9 @@ extension ThisKernelPins {
       #expect(dirs.leftovers.isEmpty)
     }
 
-    /// The seam call itself: files really are truncated under one hold, the held bytes are what
-    /// vmsplice took, an address with nothing mapped is EFAULT from vmsplice for that target alone,
+    /// The seam call itself: files really are truncated under one hold (10 s at most, over as soon
+    /// as both page-cache truncates return), the held bytes are what vmsplice took, a page it
+    /// cannot read (PROT_NONE) is EFAULT from vmsplice for that target alone,
     /// and every pipe and every thread's duplicate descriptor is closed when the call returns.
     @Test func theMeasurementAndItsErrors() throws {
       let dirs = try ScratchDirs()
@@ -66,15 +68,18 @@ extension ThisKernelPins {
         try k.fault(m, pageSize: 4096, write: true).get()
         targets.append(HeldTruncateTarget(file: fd, mapping: m, heldBytes: 64 << 10))
       }
-      let unmapped = try k.map(length: 4096, protection: .readWrite, source: .anonymous(hugetlb: false)).get()
-      try k.unmap(unmapped).get()
-      let refusedTarget = HeldTruncateTarget(file: targets[0].file, mapping: unmapped, heldBytes: 4096)
+      // A page vmsplice cannot read: PROT_NONE, and kept mapped across the call, so no other
+      // mapping (another suite's, or a truncate thread's stack) can take its address meanwhile.
+      let page = mmap(nil, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+      let reserved = try #require(page == MAP_FAILED ? nil : page)
+      defer { munmap(reserved, 4096) }
+      let refusedTarget = HeldTruncateTarget(file: targets[0].file, mapping: Mapping(address: UInt(bitPattern: reserved), length: 4096), heldBytes: 4096)
       func descriptors(of path: String) -> Int { openDescriptorTargets().filter { $0 == path }.count }
       #expect(paths.map(descriptors) == [1, 1], "the test's own descriptors")
 
-      let answers = k.heldTruncate([targets[0], refusedTarget, targets[1]], holdMs: 200, waitMs: 5_000)
+      let answers = k.heldTruncate([targets[0], refusedTarget, targets[1]], holdMs: 10_000, waitMs: 5_000)
       #expect(answers.count == 3)
-      #expect(answers[1].result == .failure(.badAddress), "vmsplice of an unmapped address fails that target alone")
+      #expect(answers[1].result == .failure(.badAddress), "vmsplice of a page it cannot read fails that target alone")
       for i in [0, 2] {
         let t = try answers[i].result.get()
         #expect(t.heldBytes == 64 << 10)

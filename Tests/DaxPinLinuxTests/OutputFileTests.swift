@@ -6,12 +6,22 @@ import Testing
 
 @testable import DaxPinLinux
 
+/// This process's umask, read without changing it (`Umask:` in `/proc/self/status`): `umask(2)`
+/// can only be read by setting it, and a set umask is the whole process's — a suite running beside
+/// the one that set it would create its files and directories with the wrong mode.
+func processUmask() -> mode_t {
+  let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+  let line = status.split(separator: "\n").first { $0.hasPrefix("Umask:") }
+  return line.flatMap { mode_t($0.dropFirst("Umask:".count).trimmingCharacters(in: .whitespaces), radix: 8) } ?? 0o022
+}
+
 /// A scratch directory for one test, removed with everything in it.
 final class OutputScratch {
   let path: String
   init() throws {
     path = NSTemporaryDirectory() + "daxpin-outputfile-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+    // 0755 whatever the umask: a group-writable scratch would be refused by TrustedDirectory.
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
   }
   deinit { try? FileManager.default.removeItem(atPath: path) }
 
@@ -46,9 +56,7 @@ struct OutputFileTests {
   @Test func absentPathIsCreatedWithMode0644MinusUmask() throws {
     let s = try OutputScratch()
     #expect(outputError("doc", to: s.path + "/new.json") == nil)
-    let mask = umask(0)
-    umask(mask)
-    #expect(s.lstat("new.json")?.st_mode == S_IFREG | (0o644 & ~mask))
+    #expect(s.lstat("new.json")?.st_mode == S_IFREG | (0o644 & ~processUmask()))
     #expect(s.read("new.json") == "doc")
     #expect(s.names() == ["new.json"])
   }

@@ -111,8 +111,11 @@ extension ProbeCommandTests {
     p.standardOutput = FileHandle.nullDevice
     p.standardError = FileHandle.nullDevice
     try p.run()
+    // Until the run has made its private directory (or ended): no fixed count of polls, which a
+    // loaded machine could outlast before the run gets that far.
     var seen: [String] = []
-    for _ in 0..<5000 where seen.isEmpty {
+    let deadline = Date().addingTimeInterval(120)
+    while seen.isEmpty && p.isRunning && Date() < deadline {
       seen = cliLeftovers()
       if seen.isEmpty { usleep(200) }
     }
