@@ -145,7 +145,7 @@ struct CheckOptions: ParsableArguments {
       if case .interrupted = error { LinuxKernel.reraiseInterrupt() }
       throw ExitCode(error.exitCode)
     }
-    print(json ? try ReportJSON.encode(report) : CheckText.render(report, color: CheckInputs.standardOutputIsTerminal), terminator: "")
+    try Stdout.write(json ? try ReportJSON.encode(report) : CheckText.render(report, color: CheckInputs.standardOutputIsTerminal))
     if report.summary.exitCode != 0 { throw ExitCode(report.summary.exitCode) }
   }
 }

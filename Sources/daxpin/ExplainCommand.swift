@@ -50,6 +50,9 @@ struct ExplainCommand: ParsableCommand {
       throw ValidationError("give error lines as arguments, - for standard input, or --file FILE")
     }
     if let kernel, kernel.isEmpty { throw ValidationError("--kernel needs a release such as 6.1.0-28-amd64") }
+    if [.junit, .ktap].contains(output.format) {
+      throw ValidationError("--format \(output.format.rawValue) is for probe reports; explain prints text or json")
+    }
   }
 
   func run() throws {
@@ -77,9 +80,24 @@ struct ExplainCommand: ParsableCommand {
 
     let report = session.report(
       kernel: .init(release: release, version: version?.description, from: kernel == nil ? "running" : "option"))
-    let json = try ReportJSON.encode(report)
-    try output.writeFile(json)
-    print(output.json ? json : ExplainText.render(report, all: all), terminator: "")
+    // The JSON only where it is asked for: a long log's JSON is several times the log.
+    if output.json || output.output != nil {
+      let json = try ReportJSON.encode(report)
+      try output.writeFile(json)
+      if output.json { try Stdout.write(json) }
+    }
+    if !output.json {
+      // Written as it is rendered, in pieces of about 64 KiB.
+      var pending = ""
+      try ExplainText.render(report, all: all) { piece in
+        pending += piece
+        if pending.utf8.count >= 64 << 10 {
+          try Stdout.write(pending)
+          pending = ""
+        }
+      }
+      try Stdout.write(pending)
+    }
 
     guard report.summary.exitCode == 0 else {
       // An argument that looks like a path was most likely meant as a log file.

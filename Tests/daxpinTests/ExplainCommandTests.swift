@@ -60,6 +60,40 @@ struct ExplainCommandTests {
     #expect(all.stdout.hasSuffix("\n\nexplained 2 of 3 lines against kernel 6.1.0-28-amd64 (--kernel)\n"))
   }
 
+  /// A retry loop's journal: the same error again and again, each line with its own time. The
+  /// first is explained in full, the rest counted on it and the first ten named; the summary
+  /// still counts every line. A different error is its own block.
+  @Test func repeatedLinesAreExplainedOnceAndCounted() throws {
+    let files = try ExplainFiles()
+    var text = ""
+    for i in 1...25 { text += "Mar 05 10:12:\(i + 10) host kernel: \(Self.memlock)\n" }
+    text += "host: \(Self.pcRam)\n"
+    let log = try files.write("retry.log", text)
+    let r = try Run.daxpin(["explain", "--kernel", "6.12.0", "--file", log])
+    #expect(r.status == 0)
+    #expect(r.stdout.components(separatedBy: "memlock-limit (high)").count == 2, "explained once")
+    let named = (2...11).map { "\(log):\($0)" }.joined(separator: ", ")
+    #expect(r.stdout.contains("\n  explained the same: 24 more lines, \(named) and 14 more\n\n\(log):26: host: "))
+    #expect(r.stdout.hasSuffix("explained 26 of 26 lines against kernel 6.12.0 (--kernel)\n"))
+
+    let json = try Run.daxpin(["explain", "--kernel", "6.12.0", "--json", "--file", log])
+    let report = try ReportJSON.decode(ExplainReport.self, from: json.stdout)
+    #expect(report.lines.map(\.number) == [1, 26])
+    #expect(report.lines.map(\.sameCount) == [24, nil])
+    #expect(report.lines[0].sameAt == (2...11).map { "\(log):\($0)" })
+    #expect(report.summary.recognised == 26)
+  }
+
+  /// JUnit and KTAP are formats of probe results; explain refuses them rather than print text.
+  @Test func junitAndKTAPAreRefused() throws {
+    for format in ["junit", "ktap"] {
+      let r = try Run.daxpin(["explain", "--format", format, Self.pcRam])
+      #expect(r.status == 64)
+      #expect(r.stderr.contains("--format \(format) is for probe reports; explain prints text or json"), "\(r.stderr)")
+      #expect(r.stdout.isEmpty)
+    }
+  }
+
   @Test func fileAsJSON() throws {
     let files = try ExplainFiles()
     let log = try files.write("journal.txt", Self.journal)

@@ -50,7 +50,14 @@ func fileType(_ path: String) -> mode_t? { lstatOf(path).map { $0.st_mode & S_IF
 
 @Suite("daxpin: checked standard output, end to end")
 struct StandardOutputCommandTests {
-  @Test(arguments: [fakeProbe + ["--json"], ["inventory", "--json"]])
+  /// Every command that prints a document: probe, inventory, explain (text and JSON) and check.
+  static let printers: [[String]] = [
+    fakeProbe + ["--json"], ["inventory", "--json"], ["explain", "--kernel", "6.12.0", ExplainCommandTests.pcRam],
+    ["explain", "--json", "--kernel", "6.12.0", ExplainCommandTests.pcRam], ["check", "qemu", "--", "-m", "64M"],
+    ["check", "qemu", "--json", "--", "-m", "64M"],
+  ]
+
+  @Test(arguments: printers)
   func devFullIsOneLineENOSPCAndExit2(_ args: [String]) throws {
     let child = try Spawned([Run.executable] + args, stdout: .file("/dev/full"))
     let end = child.wait()
@@ -59,7 +66,7 @@ struct StandardOutputCommandTests {
     #expect(child.stderr == "daxpin: standard output: ENOSPC\n")
   }
 
-  @Test(arguments: [fakeProbe + ["--json"], ["inventory", "--json"]])
+  @Test(arguments: printers)
   func closedStdoutIsOneLineEBADFAndExit2(_ args: [String]) throws {
     let child = try Spawned([Run.executable] + args, stdout: .closed)
     let end = child.wait()

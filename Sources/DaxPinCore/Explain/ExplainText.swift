@@ -37,14 +37,30 @@ public enum ExplainText {
       if let command = c.command { out.append("     see: \(command)") }
     }
     for sentence in l.distinguish { out.append("  tell apart: \(sentence)") }
+    if let n = l.sameCount, n > 0 {
+      let named = l.sameAt ?? []
+      let more = n - named.count
+      out.append(
+        "  explained the same: \(n) more \(n == 1 ? "line" : "lines"), \(named.joined(separator: ", "))\(more > 0 ? " and \(more) more" : "")")
+    }
     return out.joined(separator: "\n")
   }
 
   /// The whole answer: a block per line the report holds (unrecognised ones only when they were
   /// kept, `all`), then the count, naming the first lines that were not recognised otherwise.
   public static func render(_ report: ExplainReport, all: Bool) -> String {
-    var blocks: [String] = []
-    for l in report.lines where l.recognised || all { blocks.append(block(l)) }
+    var out = ""
+    render(report, all: all) { out += $0 }
+    return out
+  }
+
+  /// The same text in pieces, in order, to `emit`: a long log's answer never has to be one string.
+  public static func render(_ report: ExplainReport, all: Bool, emit: (String) throws -> Void) rethrows {
+    var first = true
+    for l in report.lines where l.recognised || all {
+      try emit((first ? "" : "\n\n") + block(l))
+      first = false
+    }
     let s = report.summary
     let kernel = "kernel \(report.kernel.release.capped(toBytes: 100).withVisibleControls)\(report.kernel.from == "option" ? " (--kernel)" : "")"
     var last: String
@@ -59,7 +75,6 @@ public enum ExplainText {
       let more = s.unrecognised - s.notRecognised.count
       last += "; not recognised: \(s.notRecognised.joined(separator: ", "))\(more > 0 ? " and \(more) more (--all shows them)" : "")"
     }
-    blocks.append(last)
-    return blocks.joined(separator: "\n\n") + "\n"
+    try emit((first ? "" : "\n\n") + last + "\n")
   }
 }

@@ -51,6 +51,10 @@ public struct ExplainSession: Sendable {
   public private(set) var count = 0
   public private(set) var recognised = 0
   public private(set) var notRecognised: [String] = []
+  /// The kept line each explanation first appeared on, by what the explanation rests on.
+  private var firstByKey: [String: Int] = [:]
+  /// How many later lines explained the same way a report names (the rest are counted).
+  public static let namedRepeats = 10
 
   public init(explainer: Explainer, keepUnrecognised: Bool) {
     self.explainer = explainer
@@ -81,6 +85,18 @@ public struct ExplainSession: Sendable {
     count += 1
     if e.recognised {
       recognised += 1
+      // A line explained exactly as an earlier one (same recogniser, errno, region, memory and
+      // the same ranked causes) is counted on that one: a 60 MB journal of one error repeated
+      // is one explanation and a count, not 600 MB of the same text.
+      let key = [
+        e.source?.rawValue, e.errno.map(String.init), e.impliedErrnoName, e.region, e.memory?.rawValue, e.memoryEvidence,
+      ].map { $0 ?? "-" }.joined(separator: "\u{0}")
+      if let i = firstByKey[key], lines[i].causes == e.causes, lines[i].distinguish == e.distinguish {
+        lines[i].sameCount = (lines[i].sameCount ?? 0) + 1
+        if (lines[i].sameAt?.count ?? 0) < Self.namedRepeats { lines[i].sameAt = (lines[i].sameAt ?? []) + [e.location] }
+        return
+      }
+      firstByKey[key] = lines.count
       lines.append(e)
     } else {
       if notRecognised.count < ExplainReport.Summary.named { notRecognised.append(e.location) }

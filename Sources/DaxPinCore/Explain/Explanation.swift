@@ -30,6 +30,11 @@ public struct ExplainedLine: Codable, Sendable, Equatable {
   public var causes: [RankedCause]
   /// One sentence per ambiguity among the causes: how to tell them apart.
   public var distinguish: [String]
+  /// Later lines explained exactly as this one (a retry loop, the same error every second):
+  /// how many, counted here instead of each repeating this whole explanation.
+  public var sameCount: Int? = nil
+  /// Where the first `ExplainSession.namedRepeats` of those lines are (`vm.log:40`).
+  public var sameAt: [String]? = nil
 
   /// The most likely cause.
   public var top: RankedCause? { causes.first }
@@ -42,6 +47,8 @@ public struct ExplainedLine: Codable, Sendable, Equatable {
     case errnoName = "errno_name"
     case impliedErrnoName = "implied_errno_name"
     case memoryEvidence = "memory_evidence"
+    case sameCount = "same_count"
+    case sameAt = "same_at"
   }
 }
 
