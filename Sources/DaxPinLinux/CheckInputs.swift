@@ -34,8 +34,28 @@ public enum CheckInputs {
       guard !bytes.isEmpty else { return .failure(.failed("--pid \(pid): empty command line (a kernel thread, or a process that has exited)")) }
       var words = bytes.split(separator: 0, omittingEmptySubsequences: false).map { RawPath.string(fromBytes: $0) }
       if bytes.last == 0 { words.removeLast() }
+      // Another process's command line read as QEMU's would be judged with confidence: libvirtd's
+      // pid given for its guest's, or a mistyped one.
+      let program = linkText("/proc/\(pid)/exe")
+      guard isQEMU(program) || isQEMU(words.first ?? "") else {
+        let shown = (program.isEmpty ? words.first ?? "" : program).capped(toBytes: 200).withVisibleControls
+        return .failure(.failed("--pid \(pid) is not QEMU: its program is \(shown) (give the guest's QEMU process: pidof qemu-system-x86_64)"))
+      }
       return .success(words)
     }
+  }
+
+  /// The text of a symbolic link (readlink(2)), empty when it cannot be read.
+  static func linkText(_ path: String) -> String {
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    let n = buffer.withUnsafeMutableBufferPointer { b in b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { readlink(path, $0, b.count) } }
+    return n > 0 ? RawPath.string(fromBytes: buffer[..<n]) : ""
+  }
+
+  /// A QEMU program by its file name: qemu-system-*, qemu-kvm, or Debian's `kvm`.
+  static func isQEMU(_ path: String) -> Bool {
+    let name = path.split(separator: "/").last.map(String.init) ?? ""
+    return name.hasPrefix("qemu-system-") || name.hasPrefix("qemu-kvm") || name == "kvm"
   }
 
   /// CAP_IPC_LOCK and RLIMIT_MEMLOCK of process `pid`; nil when /proc does not say.
@@ -51,7 +71,10 @@ public enum CheckInputs {
   public static func libvirtPaths(conf: String = LibvirtQEMUConf.path) -> (LibvirtDomainReader.Paths, note: String?) {
     switch BoundedRead.read(conf, limit: 1 << 20) {
     case .success(let bytes): return (LibvirtQEMUConf.paths(in: String(decoding: bytes, as: UTF8.self)), nil)
-    case .failure(.errno(let e)) where e == .noSuchFileOrDirectory: return (LibvirtDomainReader.Paths(), nil)
+    // The default path absent is a host without libvirt's daemon config; a path the user named
+    // and mistyped is said.
+    case .failure(.errno(let e)) where e == .noSuchFileOrDirectory:
+      return (LibvirtDomainReader.Paths(), conf == LibvirtQEMUConf.path ? nil : "\(conf): ENOENT: libvirt's default paths assumed")
     case .failure(.errno(let e)): return (LibvirtDomainReader.Paths(), "\(conf): \(e.name): libvirt's default paths assumed")
     case .failure(.tooLarge): return (LibvirtDomainReader.Paths(), "\(conf) is larger than 1 MiB: libvirt's default paths assumed")
     }

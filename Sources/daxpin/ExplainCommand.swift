@@ -56,6 +56,9 @@ struct ExplainCommand: ParsableCommand {
   }
 
   func run() throws {
+    if let out = output.output, let same = OutputFile.input(files, sameAs: out) {
+      throw Exit.toolFailure("explain: --output \(out.withVisibleControls) is the log \(same.withVisibleControls) being read; write the JSON to another file")
+    }
     let release = kernel ?? LinuxInventory().kernelRelease()
     let version = KernelVersion(release: release)
     var session = ExplainSession(explainer: Explainer(kernel: version), keepUnrecognised: all)

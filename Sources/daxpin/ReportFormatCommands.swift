@@ -29,6 +29,9 @@ extension ReportCommand {
 
     func run() throws {
       let input = ReportFiles(command: "report html")
+      if let same = OutputFile.input(files, sameAs: output) {
+        throw input.failure("-o \(output.withVisibleControls) is \(same == output ? "one of the reports read" : "the report \(same.withVisibleControls)"); write the page to another file")
+      }
       let merge = try input.merge(files, details: true).merge
       let matrix: Matrix
       do { matrix = try Matrix(entries: merge.entries) } catch { throw input.failure("\(error)") }

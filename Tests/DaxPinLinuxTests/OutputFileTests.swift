@@ -92,6 +92,42 @@ struct OutputFileTests {
     #expect(s.read("r.json") == "new")
   }
 
+  @Test(.enabled(if: isRoot, "chown needs root"))
+  func setUserIDAndSetGroupIDAreNotKept() throws {
+    let s = try OutputScratch()
+    try s.write("r.json", "old")
+    try #require(chmod(s.path + "/r.json", 0o6755) == 0)
+    #expect(outputError("new", to: s.path + "/r.json") == nil)
+    #expect(s.lstat("r.json")?.st_mode == S_IFREG | 0o755)
+  }
+
+  /// Another user's file or FIFO in a sticky directory anyone can write (/tmp): made there first
+  /// to receive root's document, or to hang daxpin on a FIFO nobody reads. Refused, untouched,
+  /// without opening the FIFO; the caller's own file there, and the directory owner's, are fine.
+  @Test(.enabled(if: isRoot, "chown needs root"))
+  func anotherUsersFileInAStickyDirectoryIsRefused() throws {
+    let s = try OutputScratch()
+    let tmp = s.path + "/tmp"
+    try #require(mkdir(tmp, 0o755) == 0 && chmod(tmp, 0o1777) == 0)
+    try s.write("tmp/planted.json", "theirs")
+    try #require(chown(tmp + "/planted.json", 65534, 65534) == 0 && chmod(tmp + "/planted.json", 0o666) == 0)
+    try #require(mkfifo(tmp + "/fifo.json", 0o666) == 0 && chown(tmp + "/fifo.json", 65534, 65534) == 0)
+    for name in ["planted.json", "fifo.json"] {
+      let e = try #require(outputError("root's", to: tmp + "/" + name))
+      #expect(e.reason == .foreignFileInStickyDirectory(owner: 65534))
+      #expect(e.description == "\(tmp)/\(name): owned by uid 65534 in a sticky directory others can write; another user made it there first, so daxpin will not write to it (remove it, or write somewhere only you can)")
+    }
+    #expect(s.read("tmp/planted.json") == "theirs")
+    #expect(s.lstat("tmp/planted.json")?.st_uid == 65534)
+    // Root's own file there is replaced as anywhere else.
+    try s.write("tmp/mine.json", "old")
+    #expect(outputError("new", to: tmp + "/mine.json") == nil)
+    #expect(s.read("tmp/mine.json") == "new")
+    // Not sticky, or not writable by others: the rule does not apply (the owner chose to share).
+    try #require(chmod(tmp, 0o0777) == 0)
+    #expect(outputError("shared", to: tmp + "/planted.json") == nil)
+  }
+
   @Test func directoryIsEISDIR() throws {
     let s = try OutputScratch()
     for path in [s.path, s.path + "/", s.path + "/.", s.path + "/..", "/"] {

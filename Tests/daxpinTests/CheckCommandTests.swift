@@ -150,9 +150,15 @@ struct CheckCommandTests {
     // A stand-in for a running QEMU: bash waiting in its `read` builtin (no child process), its
     // argv as /proc shows it: /bin/bash -c "read -t 10 x" bash -object … (the QEMU reader skips
     // the words that are not options, and -c takes its argument).
+    // Started through a link named qemu-system-x86_64, as argv[0] shows it: check refuses a
+    // process that is not QEMU by its program or argv[0].
+    let dir = NSTemporaryDirectory() + "daxpin-check-pid-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: false)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.createSymbolicLink(atPath: dir + "/qemu-system-x86_64", withDestinationPath: "/bin/bash")
     let p = Process()
     let input = Pipe()
-    p.executableURL = URL(fileURLWithPath: "/bin/bash")
+    p.executableURL = URL(fileURLWithPath: dir + "/qemu-system-x86_64")
     p.arguments = ["-c", "read -t 10 x", "bash", "-object", "memory-backend-memfd,id=m0,size=64M", "-machine", "memory-backend=m0", "-device", "vfio-pci,host=0000:00:03.0"]
     p.standardInput = input
     p.standardOutput = FileHandle.nullDevice
@@ -170,6 +176,29 @@ struct CheckCommandTests {
     let gone = try Run.daxpin(["check", "qemu", "--pid", "2147483600"])
     #expect(gone.status == 2)
     #expect(gone.stderr == "daxpin: check qemu: --pid 2147483600: no such process (ENOENT)\n")
+
+    // Not QEMU (libvirtd's pid given for its guest's, or a mistyped one): refused, not judged.
+    let other = Process()
+    other.executableURL = URL(fileURLWithPath: "/bin/sleep")
+    other.arguments = ["30"]
+    try other.run()
+    defer {
+      kill(other.processIdentifier, SIGKILL)
+      other.waitUntilExit()
+    }
+    let notQEMU = try Run.daxpin(["check", "qemu", "--pid", "\(other.processIdentifier)"])
+    #expect(notQEMU.status == 2)
+    #expect(notQEMU.stdout.isEmpty)
+    #expect(notQEMU.stderr.hasPrefix("daxpin: check qemu: --pid \(other.processIdentifier) is not QEMU: its program is /usr/bin/sleep"), "\(notQEMU.stderr)")
+  }
+
+  /// A --qemu-conf the user named that does not exist is said (libvirt's defaults are assumed);
+  /// the default path absent is a host without libvirt and says nothing.
+  @Test func aMissingQemuConfIsSaid() throws {
+    let files = try ExplainFiles()
+    let xml = try files.write("d.xml", "<domain type='kvm'><name>d</name><memory unit='MiB'>64</memory></domain>")
+    let r = try Run.daxpin(["check", "libvirt", xml, "--qemu-conf", files.dir + "/nonexist.conf", "--backend", "fake"])
+    #expect(r.stderr.contains("\(files.dir)/nonexist.conf: ENOENT: libvirt's default paths assumed"), "\(r.stderr)")
   }
 
   @Test func fakeBackendShowsBothSidesOfThe65Rule() throws {

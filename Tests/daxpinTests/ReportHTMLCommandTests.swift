@@ -136,6 +136,24 @@ struct ReportHTMLCommandTests {
 }
 
 extension ReportHTMLCommandTests {
+  /// `-o` naming one of the reports read (by its name, or another name for the same file) is
+  /// refused before anything is written: the report stays a report.
+  @Test func pageOverOneOfItsInputsIsRefused() throws {
+    let files = try MatrixFiles()
+    let a = try Self.fake(files, "linux-6.1")
+    let b = try Self.fake(files, "linux-6.12")
+    let before = try String(contentsOfFile: a, encoding: .utf8)
+    let r = try Run.daxpin(["report", "html", "-o", a, a, b])
+    #expect(r.status == 2)
+    #expect(r.stderr == "daxpin: report html: -o \(a) is one of the reports read; write the page to another file\n")
+    let other = files.dir + "/same.json"
+    #expect(link(a, other) == 0)
+    let r2 = try Run.daxpin(["report", "html", "-o", other, a, b])
+    #expect(r2.status == 2)
+    #expect(r2.stderr == "daxpin: report html: -o \(other) is the report \(a); write the page to another file\n")
+    #expect(try String(contentsOfFile: a, encoding: .utf8) == before)
+  }
+
   /// `-o` goes through the same writer as `--output`: a device node stays a device.
   @Test(.enabled(if: isRoot, "mknod needs root"))
   func pageToADeviceNodeWritesThroughAndLeavesItADevice() throws {

@@ -65,7 +65,7 @@ extension ExplainedLine {
 /// The `daxpin explain --json` document.
 public struct ExplainReport: Codable, Sendable, Equatable {
   public static let schemaName = "daxpin/explain"
-  public static let currentVersion = Report.SchemaVersion(major: 1, minor: 0)
+  public static let currentVersion = Report.SchemaVersion(major: 1, minor: 1)
 
   /// The kernel the lines were judged against.
   public struct Kernel: Codable, Sendable, Equatable {

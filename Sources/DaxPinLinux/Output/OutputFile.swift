@@ -7,7 +7,9 @@ import SystemPackage
 ///   mode 0644 minus the umask), written in full, fsync(2)ed and renameat(2)ed over PATH, so a
 ///   reader sees no file or the whole document.
 /// - PATH a regular file: the same, and the new file gets the old one's owner, group and mode
-///   (fchown(2), fchmod(2)) before the rename.
+///   (fchown(2), fchmod(2); set-user-ID and set-group-ID dropped) before the rename.
+/// - PATH a file or FIFO in a sticky directory others can write (/tmp), owned neither by the
+///   caller nor by the directory's owner: refused (`foreignFileInStickyDirectory`).
 /// - PATH a character device, FIFO or socket (/dev/null, a named pipe): opened O_WRONLY|O_NOCTTY,
 ///   without O_CREAT or O_TRUNC, and written through; it is never renamed over. A regular file
 ///   reached through /proc/self/fd (/dev/stdout, /dev/fd/N) is written through with O_APPEND.
@@ -18,6 +20,18 @@ import SystemPackage
 /// a terminating signal arrives (see `Signals`), the temporary file is removed; a signal then
 /// ends the process by that signal.
 public enum OutputFile {
+  /// The first of `inputs` that is the file `output` names (same device and inode, links
+  /// followed; `-` is standard input and never matches), so a command can refuse to write its
+  /// document over one of the files it read: `report html -o a.json a.json b.json` would replace a
+  /// report with the page.
+  public static func input(_ inputs: [String], sameAs output: String) -> String? {
+    guard output != "-", case .success(let out) = system_fstatat(AT_FDCWD, output, followLinks: true), out.isRegular else { return nil }
+    return inputs.first { path in
+      guard path != "-", case .success(let st) = system_fstatat(AT_FDCWD, path, followLinks: true) else { return false }
+      return st.isSameFile(as: out)
+    }
+  }
+
   /// Writes `text` (UTF-8) to `path` by the policy above.
   public static func write(_ text: String, to path: String) throws(OutputFileError) {
     try write(Array(text.utf8), to: path)
@@ -90,7 +104,8 @@ public enum OutputFile {
           system_fchown(fd, existing.uid, existing.gid),
           "cannot give the new file the owner of the one it replaces (uid \(existing.uid), gid \(existing.gid))")
       }
-      try check(system_fchmod(fd, existing.mode & 0o7777))
+      // Not set-user-ID or set-group-ID: a report is no program to run as its owner.
+      try check(system_fchmod(fd, existing.mode & 0o1777))
     }
     try check(writeAll(fd, bytes, cleanup: discard))
     try check(system_fsync(fd, onInterrupt: { Signals.endProcessIfCaught(cleanup: discard) }))

@@ -15,6 +15,12 @@ public struct OutputFileError: Error, Equatable, CustomStringConvertible {
     case foreignSymbolicLink(link: String?, owner: UInt32, caller: UInt32)
     /// PATH is a block device: a report written onto a disk would destroy what it holds.
     case blockDevice
+    /// PATH is a file or FIFO owned by `owner` in a sticky directory anyone can write (/tmp), and
+    /// neither the caller nor the directory's owner owns it: another user made it there first,
+    /// to be given root's document (and keep it, writable) or to stall daxpin on a FIFO nobody
+    /// reads. The kernel's protected_regular=2 / protected_fifos=2 rule, applied whatever the
+    /// sysctls say.
+    case foreignFileInStickyDirectory(owner: UInt32)
   }
 
   /// The path as the user gave it.
@@ -43,6 +49,8 @@ public struct OutputFileError: Error, Equatable, CustomStringConvertible {
       return "\(subject) owned by uid \(owner), not by root or by you; refusing to follow it \(who)"
     case .blockDevice:
       return "a block device; refusing to write a document over it"
+    case .foreignFileInStickyDirectory(let owner):
+      return "owned by uid \(owner) in a sticky directory others can write; another user made it there first, so daxpin will not write to it (remove it, or write somewhere only you can)"
     }
   }
 

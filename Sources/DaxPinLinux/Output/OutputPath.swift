@@ -71,6 +71,11 @@ enum OutputPath {
         case .failure(let e): throw fail(e)
         case .success(let s): st = s
         }
+        if st.isRegular || st.type == S_IFIFO, st.uid != caller, case .success(let d) = system_fstat(dir),
+          d.mode & S_ISVTX != 0, d.mode & S_IWOTH != 0, st.uid != d.uid
+        {
+          throw OutputFileError(path: path, reason: .foreignFileInStickyDirectory(owner: st.uid))
+        }
         if st.isRegular {
           handedOver = true
           return .regular(directory: dir, name: name, existing: st)
