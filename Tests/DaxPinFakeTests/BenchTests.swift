@@ -155,7 +155,7 @@ struct BenchRunTests {
     #expect(recorder.trace.isEmpty)
     #expect(benchRun(.linux6_1, BenchRequest(size: 1 << 20)).0.failureValue == nil, "below one page: each cell says so")
     let tiny = try? benchRun(.linux6_1, BenchRequest(interfaces: [.ioUring, .vfioType1v2], memories: [.anon4k], size: 1 << 20)).0.get()
-    #expect(tiny?.results.allSatisfy { $0.status == .skipped && $0.reason?.hasPrefix("less than one 2 MiB page fits") == true } == true)
+    #expect(tiny?.results.allSatisfy { $0.status == .skipped && $0.reason?.hasPrefix("less than 2 MiB fits (every bench buffer is whole 2 MiB units") == true } == true)
     #expect(benchRun(.linux6_1, BenchRequest(devdax: "/dev/zero")).0.failureValue == .target(
       "--devdax /dev/zero is character device 1:5 of the mem subsystem, not device-DAX: name a /dev/daxX.Y (ndctl create-namespace -m devdax)"))
   }

@@ -72,7 +72,7 @@ public enum BenchSizing {
     guard bytes >= unit else {
       return .failure(
         Unavailable(
-          outcome: .resourceLimited, reason: "less than one \(ByteCount(unit)) page fits: " + reductions.joined(separator: "; "),
+          outcome: .resourceLimited, reason: "less than \(ByteCount(unit)) fits (every bench buffer is whole \(ByteCount(unit)) units, the huge page size, for every memory): " + reductions.joined(separator: "; "),
           hint: "a larger --size, or free the resource named"))
     }
     return .success(BenchSize(bytes: bytes, reductions: reductions))
