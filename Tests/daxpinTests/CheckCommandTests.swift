@@ -38,9 +38,18 @@ func domainXML(_ backing: String) -> String {
   """
 }
 
+/// One directory for this test process's `temporaryFile`s, removed when the process exits (the
+/// files are read by daxpin children whose tests do not know when the last one is done).
+private let temporaryFilesRoot: String = {
+  let dir = NSTemporaryDirectory() + "daxpin-check-\(getpid())-\(UUID().uuidString)"
+  try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+  atexit { try? FileManager.default.removeItem(atPath: temporaryFilesRoot) }
+  return dir
+}()
+
 /// Writes `text` to a new file in a private temporary directory; returns its path.
 func temporaryFile(_ name: String, _ text: String) throws -> String {
-  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("daxpin-check-\(getpid())-\(UUID().uuidString)")
+  let dir = URL(fileURLWithPath: temporaryFilesRoot).appendingPathComponent(UUID().uuidString)
   try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
   let url = dir.appendingPathComponent(name)
   try Data(text.utf8).write(to: url)
