@@ -49,7 +49,9 @@ struct ExplainCommand: ParsableCommand {
     if lines.isEmpty && files.isEmpty {
       throw ValidationError("give error lines as arguments, - for standard input, or --file FILE")
     }
-    if let kernel, kernel.isEmpty { throw ValidationError("--kernel needs a release such as 6.1.0-28-amd64") }
+    if let kernel, kernel.isEmpty || KernelVersion(release: kernel) == nil {
+      throw ValidationError("--kernel needs a release such as 6.1.0-28-amd64\(kernel.isEmpty ? "" : ", not \(kernel.withVisibleControls)")")
+    }
     if [.junit, .ktap].contains(output.format) {
       throw ValidationError("--format \(output.format.rawValue) is for probe reports; explain prints text or json")
     }

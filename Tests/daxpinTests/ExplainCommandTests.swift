@@ -84,6 +84,13 @@ struct ExplainCommandTests {
     #expect(report.summary.recognised == 26)
   }
 
+  /// A --kernel that is no release is a usage error, not a silent "unknown kernel".
+  @Test func aKernelThatIsNoReleaseIsRefused() throws {
+    let r = try Run.daxpin(["explain", "--kernel", "garbage", Self.pcRam])
+    #expect(r.status == 64)
+    #expect(r.stderr.contains("--kernel needs a release such as 6.1.0-28-amd64, not garbage"), "\(r.stderr)")
+  }
+
   /// JUnit and KTAP are formats of probe results; explain refuses them rather than print text.
   @Test func junitAndKTAPAreRefused() throws {
     for format in ["junit", "ktap"] {
