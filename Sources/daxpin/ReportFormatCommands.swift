@@ -73,6 +73,8 @@ extension ReportCommand {
 
     func run() throws {
       let input = ReportFiles(command: "report diff")
+      // Standard input can be read once: `- -` would compare a report with an empty second read.
+      if old == "-" && new == "-" { throw input.failure("standard input (-) given as both OLD and NEW; give at least one as a file") }
       let (a, b) = (try input.load(old), try input.load(new))
       let diff: ReportDiff
       do {

@@ -424,5 +424,9 @@ struct ExplainTests {
     // Control characters in a line never reach the terminal.
     let esc = k612.explain("\u{1B}[31mibv_reg_mr failed\u{1B}[0m")
     #expect(ExplainText.block(esc).hasPrefix("argument 1: ␛[31mibv_reg_mr failed␛[0m\n"))
+    // Nor do the bidirectional controls that make a terminal show a line in another order.
+    let bidi = k612.explain("ibv_reg_mr failed \u{202E}deliberately\u{202C} \u{2066}x\u{2069}\u{200F}")
+    #expect(ExplainText.block(bidi).hasPrefix("argument 1: ibv_reg_mr failed ⟨U+202E⟩deliberately⟨U+202C⟩ ⟨U+2066⟩x⟨U+2069⟩⟨U+200F⟩\n"))
+    #expect("a\u{061C}b\u{200E}c".withVisibleControls == "a⟨U+61C⟩b⟨U+200E⟩c")
   }
 }

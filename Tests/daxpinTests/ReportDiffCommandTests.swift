@@ -11,6 +11,13 @@ struct ReportDiffCommandTests {
     return (a, b)
   }
 
+  /// Standard input can be read once: `- -` is refused with the reason, not "not valid JSON".
+  @Test func standardInputTwiceIsRefused() throws {
+    let r = try Run.daxpin(["report", "diff", "-", "-"], stdin: "/dev/null")
+    #expect(r.status == 2)
+    #expect(r.stderr == "daxpin: report diff: standard input (-) given as both OLD and NEW; give at least one as a file\n")
+  }
+
   @Test func upgradeFrom61To612ListsTheChangedCellsAndExits1() throws {
     let files = try MatrixFiles()
     let (old, new) = try Self.pair(files, "linux-6.1", "linux-6.12")

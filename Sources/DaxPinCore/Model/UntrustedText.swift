@@ -20,7 +20,9 @@ extension StringProtocol {
   /// Control characters shown as visible symbols, so the text is one line and cannot drive a
   /// terminal: C0 controls (newline, carriage return, escape, NUL, …) become their Control
   /// Pictures (`␊`, `␍`, `␛`, `␀`), DEL `␡`, the line and paragraph separators U+0085, U+2028
-  /// and U+2029 `␤`, other C1 controls U+FFFD. Everything else is unchanged.
+  /// and U+2029 `␤`, other C1 controls U+FFFD, and the bidirectional controls (U+061C, U+200E,
+  /// U+200F, U+202A–U+202E, U+2066–U+2069), which reorder what a terminal shows so that a line
+  /// reads as something else, as `⟨U+202E⟩`. Everything else is unchanged.
   public var withVisibleControls: String {
     var out = String.UnicodeScalarView()
     for scalar in unicodeScalars {
@@ -29,6 +31,8 @@ extension StringProtocol {
       case 0x7F: out.append("\u{2421}")
       case 0x85, 0x2028, 0x2029: out.append("\u{2424}")
       case 0x80...0x9F: out.append("\u{FFFD}")
+      case 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069:
+        out.append(contentsOf: "⟨U+\(String(scalar.value, radix: 16, uppercase: true))⟩".unicodeScalars)
       default: out.append(scalar)
       }
     }
