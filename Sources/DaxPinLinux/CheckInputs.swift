@@ -1,3 +1,4 @@
+import CVFIO
 import DaxPinCore
 import Glibc
 import SystemPackage
@@ -45,11 +46,12 @@ public enum CheckInputs {
     }
   }
 
-  /// The text of a symbolic link (readlink(2)), empty when it cannot be read.
+  /// The text of a symbolic link, through the wrappers `OutputPath` uses (an O_PATH|O_NOFOLLOW
+  /// descriptor of the link, readlinkat(2) of it); empty when it cannot be read.
   static func linkText(_ path: String) -> String {
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    let n = buffer.withUnsafeMutableBufferPointer { b in b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { readlink(path, $0, b.count) } }
-    return n > 0 ? RawPath.string(fromBytes: buffer[..<n]) : ""
+    guard case .success(let link) = system_openat(AT_FDCWD, path, CVFIO_O_PATH | CVFIO_O_NOFOLLOW | O_CLOEXEC) else { return "" }
+    defer { system_close(link) }
+    return (try? system_readlink(link).get()) ?? ""
   }
 
   /// A QEMU program by its file name: qemu-system-*, qemu-kvm, or Debian's `kvm`.
