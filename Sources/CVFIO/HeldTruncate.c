@@ -168,31 +168,52 @@ static void drain_and_close(struct held_target *h) {
   h->drained_ms = now_ms();
 }
 
-void cvfio_truncate_under_held_pages(const struct cvfio_held_truncate_target *targets, size_t count, unsigned hold_ms,
-                                     unsigned wait_ms, struct cvfio_held_truncate *out) {
-  struct held_target *h = calloc(count ? count : 1, sizeof(*h));
-  for (size_t i = 0; i < count; i++) {
-    memset(&out[i], 0, sizeof(out[i]));
-    out[i].release_to_return_ms = -1;
-    if (!h) out[i].setup_errno = ENOMEM;
-  }
-  if (!h) return;
-  for (size_t i = 0; i < count; i++) start_held_truncate(&targets[i], &h[i], &out[i]);
+/* A hold begun by cvfio_held_truncate_begin: each target's pipe and thread, and the answers so far. */
+struct cvfio_held_truncate_batch {
+  size_t count;
+  int64_t deadline_ms; /* the end of the hold, unless every truncate returns before it */
+  struct held_target *h;
+  struct cvfio_held_truncate *out;
+};
 
-  /* One hold for all targets: each truncate runs while its pipe holds its pages, until the
-     common deadline or until every one has returned (a truncate that does not wait for the
-     references needs no more time to show it). */
-  int64_t deadline = now_ms() + hold_ms;
+struct cvfio_held_truncate_batch *cvfio_held_truncate_begin(const struct cvfio_held_truncate_target *targets, size_t count,
+                                                            unsigned hold_ms) {
+  struct cvfio_held_truncate_batch *b = calloc(1, sizeof(*b));
+  if (!b) return NULL;
+  b->count = count;
+  b->h = calloc(count ? count : 1, sizeof(*b->h));
+  b->out = calloc(count ? count : 1, sizeof(*b->out));
+  if (!b->h || !b->out) {
+    free(b->h);
+    free(b->out);
+    free(b);
+    return NULL;
+  }
+  for (size_t i = 0; i < count; i++) {
+    b->out[i].release_to_return_ms = -1;
+    start_held_truncate(&targets[i], &b->h[i], &b->out[i]);
+  }
+  /* One hold for all targets, counted from now: whatever the caller does meanwhile (the probe
+     runs its other cells), no pipe is drained before the deadline unless every truncate has
+     already returned (a truncate that does not wait for the references needs no more time to
+     show it). */
+  b->deadline_ms = now_ms() + hold_ms;
+  return b;
+}
+
+void cvfio_held_truncate_end(struct cvfio_held_truncate_batch *b, unsigned wait_ms, struct cvfio_held_truncate *out) {
+  size_t count = b->count;
+  struct held_target *h = b->h;
   for (size_t i = 0; i < count; i++) {
     if (!h[i].job) continue;
     pthread_mutex_lock(&h[i].job->lock);
-    wait_done(h[i].job, deadline);
+    wait_done(h[i].job, b->deadline_ms);
     pthread_mutex_unlock(&h[i].job->lock);
   }
   for (size_t i = 0; i < count; i++) {
     if (!h[i].job) continue;
     pthread_mutex_lock(&h[i].job->lock);
-    out[i].returned_while_held = h[i].job->done;
+    b->out[i].returned_while_held = h[i].job->done;
     pthread_mutex_unlock(&h[i].job->lock);
   }
   for (size_t i = 0; i < count; i++) drain_and_close(&h[i]);
@@ -203,14 +224,17 @@ void cvfio_truncate_under_held_pages(const struct cvfio_held_truncate_target *ta
     if (!j) continue;
     pthread_mutex_lock(&j->lock);
     wait_done(j, released + wait_ms);
-    out[i].returned_after_release = j->done;
+    b->out[i].returned_after_release = j->done;
     if (j->done) {
-      out[i].truncate_errno = j->err;
-      if (!out[i].returned_while_held)
-        out[i].release_to_return_ms = j->returned_at_ms > h[i].drained_ms ? j->returned_at_ms - h[i].drained_ms : 0;
+      b->out[i].truncate_errno = j->err;
+      if (!b->out[i].returned_while_held)
+        b->out[i].release_to_return_ms = j->returned_at_ms > h[i].drained_ms ? j->returned_at_ms - h[i].drained_ms : 0;
     }
     pthread_mutex_unlock(&j->lock);
     release_job(j);
   }
+  if (out) memcpy(out, b->out, count * sizeof(*out));
+  free(b->out);
   free(h);
+  free(b);
 }

@@ -165,8 +165,10 @@ public final class FakeKernel: Kernel {
   public func frameLocations(_ frames: [UInt64]) -> Result<[FrameLocation], Errno> {
     state.withLock { s in .success(frames.map { s.location($0) }) }
   }
-  public func truncateUnderHeldPages(_ targets: [HeldTruncateTarget], holdMs: Int, waitMs: Int) -> [Result<HeldTruncate, Errno>] {
-    targets.map { t in call { $0.truncateUnderHeldPages(t.file.rawValue, t.mapping, heldBytes: t.heldBytes) } }
+  /// The fake truncates at once and knows the answers then; the hold hands them over on release.
+  public func holdPagesAndTruncate(_ targets: [HeldTruncateTarget], holdMs: Int) -> HeldTruncateHold {
+    let answers = targets.map { t in call { $0.truncateUnderHeldPages(t.file.rawValue, t.mapping, heldBytes: t.heldBytes) } }
+    return HeldTruncateHold { _ in answers }
   }
 
   public func currentProcess() -> ProcessIdentity { FakeState.me }

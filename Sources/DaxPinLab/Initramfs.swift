@@ -11,7 +11,8 @@ import SystemPackage
 /// - the **base**: static busybox as the shell, the lab's init script, daxpin (stripped), ndctl,
 ///   daxctl, cxl, mkfs.ext4, mkfs.xfs, kmod, the soft-RoCE files (`GuestRDMA`: the `rdma` tool, the rxe
 ///   provider with libibverbs) and every shared library they need (from ldd), the
-///   decompressed modules of every pmem mode with their modules.dep, and the kernel config in
+///   decompressed modules of every pmem mode (unsigned where the kernel allows it:
+///   `ModuleSignature`) with their modules.dep, and the kernel config in
 ///   /boot. It depends on the kernel, the daxpin binary, the init script and the host's tools,
 ///   never on the run, so it is built once and kept in `<cache>/initramfs/<key>.cpio`, where the
 ///   key is the BLAKE2b-256 of a manifest naming every file with its own (`ContentHash`);
@@ -28,7 +29,7 @@ public struct Initramfs {
   public var initScript: String
 
   /// Bumped whenever the base's layout changes, so old cache entries are never reused.
-  static let format = "daxpin-lab-initramfs 3"
+  static let format = "daxpin-lab-initramfs 4"
   /// Cache entries kept (the most recently used); each is 35–45 MB.
   static let cacheEntries = 8
 
@@ -193,13 +194,18 @@ public struct Initramfs {
       cpio.add(l.guest, .symlink(l.target))
     }
 
-    // Modules, decompressed into a staging tree so depmod can index them for the guest's kmod.
+    // Modules, decompressed into a staging tree so depmod can index them for the guest's kmod,
+    // and without their signatures where the kernel loads unsigned modules (`ModuleSignature`).
     if !plan.modules.isEmpty {
       let stage = scratch + "/modules"
+      let unsigned = ModuleSignature.unsignedModulesLoad(config: tree.config.flatMap(HostProcess.readFile))
       for m in plan.modules {
         let dest = stage + m.guest
         try? fm.createDirectory(atPath: String(dest[..<dest.lastIndex(of: "/")!]), withIntermediateDirectories: true)
         try Self.decompress(m.host, to: dest)
+        if unsigned, let data = fm.contents(atPath: dest), let module = ModuleSignature.unsigned([UInt8](data)) {
+          do { try Data(module).write(to: URL(fileURLWithPath: dest)) } catch { throw .setup("cannot write \(dest): \(error)") }
+        }
       }
       for f in plan.moduleIndexes { try? fm.copyItem(atPath: f.host, toPath: "\(stage)/lib/modules/\(tree.release)/\(f.name)") }
       _ = try? HostProcess.run(["depmod", "-b", stage, tree.release])

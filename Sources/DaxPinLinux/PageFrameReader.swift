@@ -22,34 +22,41 @@ extension LinuxKernel {
     MemoryBlocks(tree: FileTree(root: "")).locations(frames)
   }
 
-  public func truncateUnderHeldPages(_ targets: [HeldTruncateTarget], holdMs: Int, waitMs: Int) -> [Result<HeldTruncate, Errno>] {
-    heldTruncate(targets, holdMs: holdMs, waitMs: waitMs).map(\.result)
+  public func holdPagesAndTruncate(_ targets: [HeldTruncateTarget], holdMs: Int) -> HeldTruncateHold {
+    let hold = beginHeldTruncate(targets, holdMs: holdMs)
+    return HeldTruncateHold { waitMs in hold(waitMs).map(\.result) }
   }
 
   /// `truncateUnderHeldPages` and, per target, the inode of the pipe that held its pages (0 when
   /// the pipe could not be made), so a test can prove from `/proc/self/fd` that every pipe is
   /// closed on every path.
   func heldTruncate(_ targets: [HeldTruncateTarget], holdMs: Int, waitMs: Int) -> [(result: Result<HeldTruncate, Errno>, pipeInode: UInt64)] {
-    guard !targets.isEmpty else { return [] }
+    beginHeldTruncate(targets, holdMs: holdMs)(waitMs)
+  }
+
+  /// `cvfio_held_truncate_begin` now; the returned function is `cvfio_held_truncate_end`, to be
+  /// called once.
+  private func beginHeldTruncate(_ targets: [HeldTruncateTarget], holdMs: Int) -> (Int) -> [(result: Result<HeldTruncate, Errno>, pipeInode: UInt64)] {
+    guard !targets.isEmpty else { return { _ in [] } }
     let c = targets.map {
       cvfio_held_truncate_target(fd: $0.file.rawValue, addr: UnsafeMutableRawPointer(bitPattern: $0.mapping.address), held: $0.heldBytes)
     }
-    var out = [cvfio_held_truncate](repeating: cvfio_held_truncate(), count: targets.count)
-    c.withUnsafeBufferPointer { t in
-      out.withUnsafeMutableBufferPointer { o in
-        cvfio_truncate_under_held_pages(t.baseAddress, t.count, UInt32(clamping: holdMs), UInt32(clamping: waitMs), o.baseAddress)
+    let batch = c.withUnsafeBufferPointer { cvfio_held_truncate_begin($0.baseAddress, $0.count, UInt32(clamping: holdMs)) }
+    return { waitMs in
+      guard let batch else { return targets.map { _ in (.failure(.noMemory), 0) } }
+      var out = [cvfio_held_truncate](repeating: cvfio_held_truncate(), count: targets.count)
+      out.withUnsafeMutableBufferPointer { cvfio_held_truncate_end(batch, UInt32(clamping: waitMs), $0.baseAddress) }
+      return out.map { o in
+        let result: Result<HeldTruncate, Errno> =
+          o.setup_errno != 0
+          ? .failure(Errno(rawValue: o.setup_errno))
+          : .success(
+            HeldTruncate(
+              heldBytes: Int(o.held_bytes), returnedWhileHeld: o.returned_while_held != 0, returnedAfterRelease: o.returned_after_release != 0,
+              truncateErrno: o.truncate_errno == 0 ? nil : Errno(rawValue: o.truncate_errno),
+              releaseToReturnMs: o.release_to_return_ms < 0 ? nil : Int(o.release_to_return_ms)))
+        return (result, o.pipe_inode)
       }
-    }
-    return out.map { o in
-      let result: Result<HeldTruncate, Errno> =
-        o.setup_errno != 0
-        ? .failure(Errno(rawValue: o.setup_errno))
-        : .success(
-          HeldTruncate(
-            heldBytes: Int(o.held_bytes), returnedWhileHeld: o.returned_while_held != 0, returnedAfterRelease: o.returned_after_release != 0,
-            truncateErrno: o.truncate_errno == 0 ? nil : Errno(rawValue: o.truncate_errno),
-            releaseToReturnMs: o.release_to_return_ms < 0 ? nil : Int(o.release_to_return_ms)))
-      return (result, o.pipe_inode)
     }
   }
 }

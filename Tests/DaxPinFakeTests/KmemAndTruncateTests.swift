@@ -1,4 +1,5 @@
 import DaxPinCore
+import Synchronization
 import SystemPackage
 import Testing
 
@@ -136,6 +137,37 @@ struct TruncateHeldTests {
     #expect(report.probes[1].reason == "holding the pages or starting the truncate failed: EMFILE")
     #expect(recorder.trace.filter { $0 == .truncateUnderHeldPages }.count == 4)
     #expect(recorder.held == .nothing)
+  }
+
+  /// The hold begins before the run's first pin and lasts while the other interfaces' cells run;
+  /// the truncate-held cells still come last in the report, in the matrix's order, and their
+  /// files are gone before the run ends.
+  @Test func theHoldRunsAlongsideTheOtherCells() throws {
+    let seenDuringPins = Mutex<[Int]>([])
+    let (report, recorder) = try fakeCells(.linux6_1, [.ioUring, .truncateHeld], [.pagecacheShared, .fsdaxXfsShared, .anon]) { r in
+      r.after(.ioUringRegisterBuffers) { [r] in seenDuringPins.withLock { $0.append(r.held.pageHolds) } }
+    }
+    let trace = recorder.trace
+    let hold = try #require(trace.firstIndex(of: .truncateUnderHeldPages))
+    let firstPin = try #require(trace.firstIndex(of: .ioUringRegisterBuffers))
+    #expect(hold < firstPin, "held before the first pin")
+    #expect(!seenDuringPins.withLock { $0 }.isEmpty)
+    #expect(seenDuringPins.withLock { $0 }.allSatisfy { $0 == 1 }, "the hold is open while every io_uring cell pins")
+    #expect(report.probes.map(\.interface) == [.ioUring, .ioUring, .ioUring, .ioUring, .ioUring, .ioUring, .truncateHeld, .truncateHeld, .truncateHeld, .truncateHeld, .truncateHeld, .truncateHeld])
+    #expect(report.probes.filter { $0.interface == .truncateHeld }.map(\.outcome) == [.unsupported, .unsupported, .completed, .completed, .waited, .waited], "anon, pagecache-shared, fsdax-xfs-shared: the matrix order")
+    #expect(recorder.held == .nothing)
+  }
+
+  /// A signal while the other cells run ends the run without the truncate-held cells, and the
+  /// hold is released with everything else.
+  @Test func aSignalDuringTheHoldReleasesIt() throws {
+    let fake = FakeKernel(profile: .linux6_1)
+    let recorder = RecordingKernel(fake)
+    recorder.after(.ioUringRegisterBuffers) { [recorder] in recorder.interrupt(afterCalls: 0) }
+    let request = ProbeRequest(interfaces: [.ioUring, .truncateHeld], kinds: [.pagecacheShared, .anon], toolVersion: "t")
+    #expect(throws: ProbeProblem.self) { _ = try ProbeRun(host: FakeHost(fake, kernel: recorder), request: request).run() }
+    #expect(recorder.trace.contains(.truncateUnderHeldPages))
+    #expect(recorder.held == .nothing, "the hold, its files and mappings are released: \(recorder.held)")
   }
 
   @Test func aFailedMeasurementIsAnError() throws {

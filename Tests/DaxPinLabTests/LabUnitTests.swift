@@ -74,6 +74,7 @@ struct LabUnitTests {
     #expect(q.kernelCommandLine.contains("cryptomgr.notests"))
     #expect(q.kernelCommandLine.contains("no_timer_check"))
     #expect(q.kernelCommandLine.contains("init_on_alloc=0 mitigations=off"))
+    #expect(q.kernelCommandLine.contains("rcupdate.rcu_expedited=1"))
   }
 
   @Test func qemuCommandLineVirtioPmem() {
@@ -211,6 +212,30 @@ struct LabUnitTests {
       """
     #expect(Initramfs.libraries(inLdd: ldd) == ["/lib/x86_64-linux-gnu/libndctl.so.6", "/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2"])
     #expect(Initramfs.stripCompression("kernel/fs/xfs/xfs.ko.xz") == "kernel/fs/xfs/xfs.ko")
+  }
+
+  /// A module as sign-file leaves it: ELF image, PKCS#7 blob, `struct module_signature`, marker.
+  static func signed(_ image: [UInt8], signature: [UInt8], idType: UInt8 = 2) -> [UInt8] {
+    let n = UInt32(signature.count)
+    let info: [UInt8] = [0, 0, idType, 0, 0, 0, 0, 0, UInt8(n >> 24), UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)]
+    return image + signature + info + Array("~Module signature appended~\n".utf8)
+  }
+
+  @Test func moduleSignatureIsCutWhereTheKernelLoadsUnsignedModules() {
+    let image: [UInt8] = Array("\u{7f}ELF".utf8) + [UInt8](repeating: 0xaa, count: 300)
+    let signature = [UInt8](repeating: 0x30, count: 461)
+    #expect(ModuleSignature.unsigned(Self.signed(image, signature: signature)).map(Array.init) == image)
+    // Not sign-file's trailer: kept as it is.
+    #expect(ModuleSignature.unsigned(image) == nil)
+    #expect(ModuleSignature.unsigned(Self.signed(image, signature: signature, idType: 1)) == nil, "PGP id type")
+    var tooLong = Self.signed(image, signature: signature)
+    tooLong[tooLong.count - 28 - 4] = 0x7f
+    #expect(ModuleSignature.unsigned(tooLong) == nil, "a length past the start of the file")
+    #expect(ModuleSignature.unsigned(Array("~Module signature appended~\n".utf8)) == nil)
+    // Only a known config that does not force signatures lets the lab cut them.
+    #expect(ModuleSignature.unsignedModulesLoad(config: "CONFIG_MODULE_SIG=y\n# CONFIG_MODULE_SIG_FORCE is not set\n"))
+    #expect(!ModuleSignature.unsignedModulesLoad(config: "CONFIG_MODULE_SIG=y\nCONFIG_MODULE_SIG_FORCE=y\n"))
+    #expect(!ModuleSignature.unsignedModulesLoad(config: nil))
   }
 
   @Test func cpioNewcLayout() {

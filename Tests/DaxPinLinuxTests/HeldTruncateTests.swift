@@ -18,13 +18,17 @@ extension ThisKernelPins {
   @Suite("truncate-held and page frames on this machine's kernel")
   struct HeldTruncateTests {
     /// The page-cache control on a real kernel: the truncate does not wait for the pipe's
-    /// reference, for either access.
+    /// reference, for either access, while io_uring's cells pin and unpin beside the hold.
     @Test func pageCacheTruncateCompletesWhileHeld() throws {
       let dirs = try ScratchDirs()
       let kernel = RecordingKernel(LinuxKernel())
-      let results = try ProbeEngine(
-        kernel: kernel, targets: dirs.targets(), features: thisKernel, interfaces: [.truncateHeld], kinds: [.pagecacheShared, .anon]
+      let all = try ProbeEngine(
+        kernel: kernel, targets: dirs.targets(), features: thisKernel, interfaces: [.ioUring, .truncateHeld], kinds: [.pagecacheShared, .anon]
       ).run()
+      #expect(all.count == 8)
+      #expect(all.prefix(4).allSatisfy { $0.interface == .ioUring })
+      #expect(all.first { $0.interface == .ioUring && $0.memory.kind == .anon && $0.access == .rw }?.outcome == .pinned)
+      let results = all.filter { $0.interface == .truncateHeld }
       #expect(results.count == 4)
       for r in results where r.memory.kind == .pagecacheShared {
         #expect(r.outcome == .completed, "\(r.id): \(r.reason ?? "")")

@@ -179,14 +179,24 @@ struct cvfio_held_truncate {
                                     tests look for it in /proc/self/fd to prove it was closed */
 };
 /*
- * For each target at once: vmsplice(2) of its first `held` bytes into a new pipe and
- * ftruncate(fd, 0) on a thread of its own. One hold for all of them: up to hold_ms for every
- * truncate to return; then every pipe is drained and closed, and each truncate gets up to wait_ms
- * (from the drain) to return. out[i] answers targets[i]. A truncate still blocked after wait_ms
- * keeps its thread (detached), its duplicate of the descriptor and a small state block; once a
- * truncate has returned (returned_while_held or returned_after_release), its duplicate is closed.
+ * Begins the measurement for each target at once: vmsplice(2) of its first `held` bytes into a
+ * new pipe and ftruncate(fd, 0) on a thread of its own. The hold lasts until
+ * cvfio_held_truncate_end, and at least hold_ms from this call unless every truncate has
+ * returned sooner; the caller may do other work meanwhile. NULL when the batch could not be
+ * allocated (nothing was started: every target is ENOMEM). A target whose pipe, vmsplice,
+ * duplicate descriptor or thread could not be had fails alone (setup_errno).
  */
-void cvfio_truncate_under_held_pages(const struct cvfio_held_truncate_target *targets, size_t count, unsigned hold_ms,
-                                     unsigned wait_ms, struct cvfio_held_truncate *out);
+struct cvfio_held_truncate_batch;
+struct cvfio_held_truncate_batch *cvfio_held_truncate_begin(const struct cvfio_held_truncate_target *targets, size_t count,
+                                                            unsigned hold_ms);
+/*
+ * Ends the hold: waits for what is left of it, records which truncates returned while held,
+ * drains and closes every pipe, and gives each truncate up to wait_ms (from the drain) to return.
+ * out[i] answers targets[i] (out may be NULL: the hold is ended, the answers dropped); the batch
+ * is freed. A truncate still blocked after wait_ms keeps its thread (detached), its duplicate of
+ * the descriptor and a small state block; once a truncate has returned (returned_while_held or
+ * returned_after_release), its duplicate is closed.
+ */
+void cvfio_held_truncate_end(struct cvfio_held_truncate_batch *batch, unsigned wait_ms, struct cvfio_held_truncate *out);
 
 #endif /* CVFIO_H */

@@ -154,15 +154,13 @@ public protocol Kernel: Sendable {
   /// `memoryN/valid_zones` and its `nodeM` link): node and zone, both nil for a frame in no
   /// memory block (ZONE_DEVICE). ENOENT when the kernel has no memory block devices.
   func frameLocations(_ frames: [UInt64]) -> Result<[FrameLocation], Errno>
-  /// The truncate-under-a-held-page measurement, for every target at once: `vmsplice(2)` of the
-  /// first `heldBytes` of each target's `mapping` (a `MAP_SHARED` mapping of its `file`) into a
-  /// new pipe nobody reads and `ftruncate(file, 0)` on a thread of its own; one hold of up to
-  /// `holdMs` for all of them (over as soon as every truncate has returned), then every pipe
-  /// drained and up to `waitMs` for each truncate to return. The answers are in the targets'
-  /// order; a target whose pipe, vmsplice or thread could not be had fails alone. Every pipe is
-  /// closed before it returns; a truncate still blocked after `waitMs` is left to finish on its
-  /// own thread.
-  func truncateUnderHeldPages(_ targets: [HeldTruncateTarget], holdMs: Int, waitMs: Int) -> [Result<HeldTruncate, Errno>]
+  /// Begins the truncate-under-a-held-page measurement for every target at once: `vmsplice(2)`
+  /// of the first `heldBytes` of each target's `mapping` (a `MAP_SHARED` mapping of its `file`)
+  /// into a new pipe nobody reads, and `ftruncate(file, 0)` on a thread of its own. The pages
+  /// stay held until `HeldTruncateHold.release(waitMs:)`, and at least `holdMs` from this call
+  /// unless every truncate has returned sooner, so the caller can do other work meanwhile. A
+  /// target whose pipe, vmsplice or thread could not be had fails alone (in its answer).
+  func holdPagesAndTruncate(_ targets: [HeldTruncateTarget], holdMs: Int) -> HeldTruncateHold
 
   // MARK: process
 

@@ -113,3 +113,40 @@ public struct HeldTruncate: Sendable, Equatable {
     self.releaseToReturnMs = releaseToReturnMs
   }
 }
+
+/// Pages held by pipes while their files' truncates run, as `Kernel.holdPagesAndTruncate` began
+/// them. `release(waitMs:)` ends the hold: it waits for what is left of it, notes which truncates
+/// returned while held, drains every pipe (dropping its references) and gives each truncate up
+/// to `waitMs` to return. Every pipe is closed when it returns; a truncate still blocked after
+/// `waitMs` is left to finish on its own thread. A hold that is never released is released
+/// (with no wait) when the last reference to it goes, so no pipe outlives it.
+public final class HeldTruncateHold {
+  private var end: ((Int) -> [Result<HeldTruncate, Errno>])?
+  private var answers: [Result<HeldTruncate, Errno>] = []
+
+  /// `end` is called once, with `waitMs`, and answers each target in the targets' order.
+  public init(end: @escaping (_ waitMs: Int) -> [Result<HeldTruncate, Errno>]) {
+    self.end = end
+  }
+
+  /// Ends the hold and answers each target, in the targets' order; a second call gives the same answers.
+  public func release(waitMs: Int) -> [Result<HeldTruncate, Errno>] {
+    if let end {
+      self.end = nil
+      answers = end(waitMs)
+    }
+    return answers
+  }
+
+  /// Whether `release(waitMs:)` has run.
+  public var isReleased: Bool { end == nil }
+
+  deinit { _ = end?(0) }
+}
+
+extension Kernel {
+  /// The whole measurement in one call: `holdPagesAndTruncate`, then `release(waitMs:)`.
+  public func truncateUnderHeldPages(_ targets: [HeldTruncateTarget], holdMs: Int, waitMs: Int) -> [Result<HeldTruncate, Errno>] {
+    holdPagesAndTruncate(targets, holdMs: holdMs).release(waitMs: waitMs)
+  }
+}

@@ -22,6 +22,8 @@ public final class RecordingKernel: Kernel {
     var created = 0
     /// RDMA contexts and memory regions open.
     var rdma: Set<UInt> = []
+    /// Truncate-held holds begun and not yet released.
+    var pageHolds = 0
   }
 
   public let base: any Kernel
@@ -45,22 +47,26 @@ public final class RecordingKernel: Kernel {
   public var trace: [KernelCall] { state.withLock { $0.trace } }
   /// Descriptors open, mappings live, and files or directories created and not removed.
   public var held: Held {
-    state.withLock { Held(fds: $0.fds.count, mappings: $0.mappings.count, created: $0.created, rdma: $0.rdma.count) }
+    state.withLock { Held(fds: $0.fds.count, mappings: $0.mappings.count, created: $0.created, rdma: $0.rdma.count, pageHolds: $0.pageHolds) }
   }
 
   public struct Held: Equatable, Sendable, CustomStringConvertible {
     public var fds: Int, mappings: Int, created: Int
     /// RDMA device contexts and memory regions not yet closed or deregistered.
     public var rdma: Int
-    public init(fds: Int, mappings: Int, created: Int, rdma: Int = 0) {
+    /// Truncate-held holds (pipes holding pages) not yet released.
+    public var pageHolds: Int
+    public init(fds: Int, mappings: Int, created: Int, rdma: Int = 0, pageHolds: Int = 0) {
       self.fds = fds
       self.mappings = mappings
       self.created = created
       self.rdma = rdma
+      self.pageHolds = pageHolds
     }
     public static let nothing = Held(fds: 0, mappings: 0, created: 0)
     public var description: String {
       "\(fds) fds, \(mappings) mappings, \(created) files or directories" + (rdma == 0 ? "" : ", \(rdma) RDMA objects")
+        + (pageHolds == 0 ? "" : ", \(pageHolds) truncate-held holds")
     }
   }
 
@@ -242,15 +248,21 @@ public final class RecordingKernel: Kernel {
   public func pageFrames(_ m: Mapping) -> Result<[UInt64?], Errno> { call(.pageFrames) { base.pageFrames(m) } }
   public func frameLocations(_ frames: [UInt64]) -> Result<[FrameLocation], Errno> { call(.frameLocations) { base.frameLocations(frames) } }
   /// One recorded use of `.truncateUnderHeldPages` per target, so an injection fails that
-  /// target alone; the others reach the base kernel together, as one hold.
-  public func truncateUnderHeldPages(_ targets: [HeldTruncateTarget], holdMs: Int, waitMs: Int) -> [Result<HeldTruncate, Errno>] {
+  /// target alone; the others reach the base kernel together, as one hold. A hold counts in
+  /// `held` until it is released.
+  public func holdPagesAndTruncate(_ targets: [HeldTruncateTarget], holdMs: Int) -> HeldTruncateHold {
     let injected = targets.map { _ in enter(.truncateUnderHeldPages) }
     let reaching = targets.indices.filter { injected[$0] == nil }
-    var answers = reaching.isEmpty ? [] : base.truncateUnderHeldPages(reaching.map { targets[$0] }, holdMs: holdMs, waitMs: waitMs)
-    answers.reverse()
-    let results: [Result<HeldTruncate, Errno>] = injected.map { e in e.map { .failure($0) } ?? answers.removeLast() }
-    if results.contains(where: { if case .success = $0 { true } else { false } }), let hook = state.withLock({ $0.hooks[.truncateUnderHeldPages] }) { hook() }
-    return results
+    let hold = reaching.isEmpty ? nil : base.holdPagesAndTruncate(reaching.map { targets[$0] }, holdMs: holdMs)
+    state.withLock { $0.pageHolds += 1 }
+    return HeldTruncateHold { [self] waitMs in
+      var answers = hold?.release(waitMs: waitMs) ?? []
+      state.withLock { $0.pageHolds -= 1 }
+      answers.reverse()
+      let results: [Result<HeldTruncate, Errno>] = injected.map { e in e.map { .failure($0) } ?? answers.removeLast() }
+      if results.contains(where: { if case .success = $0 { true } else { false } }), let hook = state.withLock({ $0.hooks[.truncateUnderHeldPages] }) { hook() }
+      return results
+    }
   }
 
   // MARK: process

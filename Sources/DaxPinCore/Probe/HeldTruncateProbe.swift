@@ -5,15 +5,17 @@ import SystemPackage
 ///
 /// Method: the file's shared mapping is written, its first `heldBytes` are put into a pipe with
 /// `vmsplice(2)` (the pipe then holds a reference on each page, as an unprivileged program can
-/// make it, and nobody reads it), and a second thread calls `ftruncate(fd, 0)`. The probe waits
-/// up to `holdMs` for the truncate to return (a truncate that returns ends the hold at once:
-/// `completed`), then drains the pipe (dropping the references) and gives the truncate `waitMs`
-/// to return. The answer does not rest on a timing
+/// make it, and nobody reads it), and a second thread calls `ftruncate(fd, 0)`. The probe keeps
+/// the pipe full for at least `holdMs` (while it runs its other cells, which touch none of these
+/// files; sooner only when every truncate of the run has returned: `completed`), notes whether
+/// the truncate returned, then drains the pipe (dropping the references) and gives the truncate
+/// `waitMs` to return. The answer does not rest on a timing
 /// threshold: a truncate that waits for the reference cannot return before the drain, however
 /// slow the machine; only a truncate that does not wait could be late, and `holdMs` is many
 /// times what a truncate of a 2 MiB file takes, so the page-cache control reads `completed`.
 /// On fsdax, `waited` is the safe answer (dax_layout_busy_page); `completed` is UNSAFE. All the
-/// run's truncate-held cells are held at once (see `truncateCells`).
+/// run's truncate-held cells are held at once, while the run's other cells go on (see
+/// `beginTruncateCells`).
 extension ProbeEngine {
   /// Bytes held: the first 16 pages, what one pipe holds without blocking.
   static let truncateHeldBytes = 64 << 10
@@ -25,38 +27,59 @@ extension ProbeEngine {
     kind == .fsdaxExt4Shared || kind == .fsdaxXfsShared || kind == .pagecacheShared
   }
 
-  /// The `truncate-held` cells of one run, in the matrix's order. Every cell that can run is
-  /// prepared first and all are measured under one hold (the files are independent: a truncate
-  /// that waits for its pages waits alone), so the run pays `truncateHoldMs` once, not per cell.
-  /// The cells measured together share the measurement's time evenly in `durationUs`. A signal
-  /// seen before the measurement stops the run with `completed` and the cells finished so far.
-  func truncateCells(_ ids: [ProbeID], preparer: inout MemoryPreparer, completed: [ProbeResult]) throws(Interrupted) -> [ProbeResult] {
-    let cleanups = ids.map { _ in Cleanup() }
-    defer { for c in cleanups.reversed() { c.run() } }
-    var results: [ProbeResult] = []
-    var measured: [(index: Int, target: HeldTruncateTarget)] = []
-    func interrupted() -> Interrupted {
-      Interrupted(completed: completed + results.indices.filter { i in !measured.contains { $0.index == i } }.map { results[$0] })
-    }
-    for (i, id) in ids.enumerated() {
-      if kernel.pendingSignal() != nil { throw interrupted() }
+  /// A run's `truncate-held` cells, prepared and held from the start of the run
+  /// (`beginTruncateCells`) and judged at their place in the matrix (`finishTruncateCells`).
+  struct TruncateHeldCells {
+    /// Every cell, in the matrix's order: finished where it could not run, else awaiting its answer.
+    var results: [ProbeResult]
+    /// The cells measured, by index in `results`.
+    var measured: [Int]
+    /// The pages held while the truncates run; nil when no cell could run.
+    var hold: HeldTruncateHold?
+    /// When the hold began (the engine's clock).
+    var heldSince: UInt64
+  }
+
+  /// Prepares every `truncate-held` cell that can run and begins one hold for all of them (the
+  /// files are independent: a truncate that waits for its pages waits alone). The engine then runs
+  /// the matrix's other cells while the truncates are held, so the run pays `truncateHoldMs` at
+  /// most once and mostly not at all: by the time the cells' turn comes, the hold has lasted
+  /// longer than `truncateHoldMs`. Their files, mappings and the hold are released by `cleanup`
+  /// (the hold first), which the run's cleanup runs on every path.
+  func beginTruncateCells(_ ids: [ProbeID], preparer: inout MemoryPreparer, cleanup: Cleanup) -> TruncateHeldCells {
+    var cells = TruncateHeldCells(results: [], measured: [], hold: nil, heldSince: 0)
+    var targets: [HeldTruncateTarget] = []
+    for id in ids {
       let start = clock()
       var r = ProbeResult(
-        interface: id.interface, memory: MemoryDescription(kind: id.kind, size: targets.bufferSize), access: id.access,
+        interface: id.interface, memory: MemoryDescription(kind: id.kind, size: self.targets.bufferSize), access: id.access,
         outcome: .unsupported, expectation: Expectations.expectation(for: id, on: features), verdict: .skip)
-      if let target = truncateTarget(&r, preparer: &preparer, cellCleanup: cleanups[i]) {
-        r.request = "vmsplice(\(target.heldBytes >> 10) KiB of the mapping) into a pipe; ftruncate(fd, 0) on a second thread; pipe drained after \(Self.truncateHoldMs) ms"
-        measured.append((i, target))
+      let cellCleanup = Cleanup()
+      cleanup.add("truncate-held cell") { cellCleanup.run() }
+      if let target = truncateTarget(&r, preparer: &preparer, cellCleanup: cellCleanup) {
+        r.request = "vmsplice(\(target.heldBytes >> 10) KiB of the mapping) into a pipe; ftruncate(fd, 0) on a second thread; pipe drained after at least \(Self.truncateHoldMs) ms"
+        cells.measured.append(cells.results.count)
+        targets.append(target)
       }
       r.durationUs = Int(clock() &- start)
-      results.append(r)
+      cells.results.append(r)
     }
-    guard !measured.isEmpty else { return results }
-    if kernel.pendingSignal() != nil { throw interrupted() }
-    let start = clock()
-    let answers = kernel.truncateUnderHeldPages(measured.map(\.target), holdMs: Self.truncateHoldMs, waitMs: Self.truncateWaitMs)
-    let share = Int(clock() &- start) / measured.count
-    for ((i, _), answer) in zip(measured, answers) {
+    guard !targets.isEmpty else { return cells }
+    cells.heldSince = clock()
+    let hold = kernel.holdPagesAndTruncate(targets, holdMs: Self.truncateHoldMs)
+    cleanup.add("release the truncate-held pages") { _ = hold.release(waitMs: Self.truncateWaitMs) }
+    cells.hold = hold
+    return cells
+  }
+
+  /// Ends the hold `beginTruncateCells` began and judges its cells, in the matrix's order. The
+  /// cells measured together share the hold's time evenly in `durationUs`.
+  func finishTruncateCells(_ cells: TruncateHeldCells) -> [ProbeResult] {
+    var results = cells.results
+    guard let hold = cells.hold else { return results }
+    let answers = hold.release(waitMs: Self.truncateWaitMs)
+    let share = Int(clock() &- cells.heldSince) / cells.measured.count
+    for (i, answer) in zip(cells.measured, answers) {
       judgeTruncate(&results[i], answer)
       results[i].durationUs = (results[i].durationUs ?? 0) + share
     }

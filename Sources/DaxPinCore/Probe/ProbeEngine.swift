@@ -42,10 +42,24 @@ public struct ProbeEngine {
     var preparer = MemoryPreparer(kernel: kernel, targets: targets, cleanup: runCleanup)
     var results: [ProbeResult] = []
 
+    // The truncate-held cells are held from the start, while the other cells run (their hold
+    // then costs no time of its own), and judged at their place in the matrix.
+    // Their files go before the run's scratch directories (this cleanup runs first).
+    let truncateCleanup = Cleanup()
+    defer { truncateCleanup.run() }
+    if kernel.pendingSignal() != nil { throw Interrupted(completed: results) }
+    var truncateHeld: TruncateHeldCells?
+    if interfaces.contains(.truncateHeld) {
+      truncateHeld = beginTruncateCells(kinds.flatMap { k in accesses.map { ProbeID(.truncateHeld, k, $0) } }, preparer: &preparer, cleanup: truncateCleanup)
+    }
+
     for interface in interfaces {
       if kernel.pendingSignal() != nil { throw Interrupted(completed: results) }
-      if interface == .truncateHeld {
-        for result in try truncateCells(kinds.flatMap { k in accesses.map { ProbeID(interface, k, $0) } }, preparer: &preparer, completed: results) {
+      if interface == .truncateHeld, let cells = truncateHeld {
+        truncateHeld = nil
+        let judged = finishTruncateCells(cells)
+        truncateCleanup.run()
+        for result in judged {
           results.append(result)
           onResult?(result)
         }
