@@ -201,10 +201,10 @@ struct cvfio_held_truncate_batch *cvfio_held_truncate_begin(const struct cvfio_h
   return b;
 }
 
-void cvfio_held_truncate_end(struct cvfio_held_truncate_batch *b, unsigned wait_ms, struct cvfio_held_truncate *out) {
+void cvfio_held_truncate_end(struct cvfio_held_truncate_batch *b, int until_deadline, unsigned wait_ms, struct cvfio_held_truncate *out) {
   size_t count = b->count;
   struct held_target *h = b->h;
-  for (size_t i = 0; i < count; i++) {
+  for (size_t i = 0; i < count && until_deadline; i++) {
     if (!h[i].job) continue;
     pthread_mutex_lock(&h[i].job->lock);
     wait_done(h[i].job, b->deadline_ms);

@@ -168,7 +168,10 @@ public final class FakeKernel: Kernel {
   /// The fake truncates at once and knows the answers then; the hold hands them over on release.
   public func holdPagesAndTruncate(_ targets: [HeldTruncateTarget], holdMs: Int) -> HeldTruncateHold {
     let answers = targets.map { t in call { $0.truncateUnderHeldPages(t.file.rawValue, t.mapping, heldBytes: t.heldBytes) } }
-    return HeldTruncateHold { _ in answers }
+    return HeldTruncateHold { ending in
+      guard case .released = ending else { return [] }
+      return answers
+    }
   }
 
   public func currentProcess() -> ProcessIdentity { FakeState.me }

@@ -63,6 +63,8 @@ public struct Initramfs {
     public var daxpinBytes: Int
     /// Found in the cache rather than built.
     public var cached: Bool
+    /// Its modules carry no signatures (`ModuleSignature.unsignedModulesLoad`).
+    public var modulesUnsigned = false
   }
 
   /// What goes into the base, named by host path: computed without reading any file's contents.
@@ -144,7 +146,7 @@ public struct Initramfs {
       meta.count == 2, let size = Self.size(path)
     {
       _ = utimes(path, nil)
-      return Base(path: path, key: key, bytes: size, files: meta[0], daxpinBytes: meta[1], cached: true)
+      return Base(path: path, key: key, bytes: size, files: meta[0], daxpinBytes: meta[1], cached: true, modulesUnsigned: modulesUnsigned(plan))
     }
     do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch { throw .setup("cannot create \(dir): \(error)") }
     let scratch: String
@@ -157,7 +159,13 @@ public struct Initramfs {
     guard rename(tmp, path) == 0 else { throw .setup("cannot rename \(tmp) to \(path): \(Errno(rawValue: errno).name)") }
     try? Data("\(files) \(daxpinBytes)\n".utf8).write(to: URL(fileURLWithPath: "\(dir)/\(key).meta"), options: .atomic)
     Self.prune(dir, keep: Self.cacheEntries)
-    return Base(path: path, key: key, bytes: bytes, files: files, daxpinBytes: daxpinBytes, cached: false)
+    return Base(path: path, key: key, bytes: bytes, files: files, daxpinBytes: daxpinBytes, cached: false, modulesUnsigned: modulesUnsigned(plan))
+  }
+
+  /// Whether `write` cuts the modules' signatures: there are modules, and the kernel's config
+  /// (part of the cache key) lets unsigned modules load.
+  func modulesUnsigned(_ plan: Plan) -> Bool {
+    !plan.modules.isEmpty && ModuleSignature.unsignedModulesLoad(config: tree.config.flatMap(HostProcess.readFile))
   }
 
   /// Writes the base archive; returns its size, the number of files, and daxpin's stripped size.
@@ -198,7 +206,7 @@ public struct Initramfs {
     // and without their signatures where the kernel loads unsigned modules (`ModuleSignature`).
     if !plan.modules.isEmpty {
       let stage = scratch + "/modules"
-      let unsigned = ModuleSignature.unsignedModulesLoad(config: tree.config.flatMap(HostProcess.readFile))
+      let unsigned = modulesUnsigned(plan)
       for m in plan.modules {
         let dest = stage + m.guest
         try? fm.createDirectory(atPath: String(dest[..<dest.lastIndex(of: "/")!]), withIntermediateDirectories: true)

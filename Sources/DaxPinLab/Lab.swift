@@ -355,6 +355,7 @@ public struct Lab: Sendable {
     var qemu = QEMUCommand(accel: accel, kernel: kernel.image, initrd: initrd, console: console, pmem: pmem, pmemFiles: pmemFiles)
     qemu.binary = options.qemuBinary
     qemu.firmwareLog = scratch + "/firmware.log"
+    qemu.modulesUnsigned = kernel.base.modulesUnsigned
     progress("\(name): booting (\(accel.rawValue), \(kernel.boot == "pvh" ? "PVH" : "bzImage"))")
     let pid: pid_t
     timeline.spawned = MonotonicClock.seconds()

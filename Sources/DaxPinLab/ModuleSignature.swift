@@ -24,15 +24,26 @@ enum ModuleSignature {
     let info = module.count - trailer
     guard module[info + 2] == pkcs7, module[info + 3] == 0, module[info + 4] == 0 else { return nil }
     let length = module[(info + 8)..<(info + 12)].reduce(0) { $0 << 8 | Int($1) }
-    guard length > 0, length <= info else { return nil }
-    return module[..<(info - length)]
+    // The kernel's own check (mod_check_sig): the signature must leave a module before it.
+    guard length > 0, length < info else { return nil }
+    let image = module[..<(info - length)]
+    guard image.starts(with: elfMagic) else { return nil }
+    return image
   }
 
+  static let elfMagic: [UInt8] = [0x7f, 0x45, 0x4c, 0x46]
+
   /// Whether a kernel with this `.config` loads a module that carries no signature: it must be
-  /// known and must not say `CONFIG_MODULE_SIG_FORCE=y` (then `load_module` refuses it with
-  /// EKEYREJECTED). An unknown config keeps the signatures.
+  /// known, and must not enforce signatures — `CONFIG_MODULE_SIG_FORCE=y` (`load_module` refuses
+  /// an unsigned module with EKEYREJECTED) or a lockdown it forces at boot,
+  /// `CONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY=y` or `_CONFIDENTIALITY=y` (EPERM). The lab's
+  /// command line sets neither `module.sig_enforce` nor `lockdown=`. An unknown config keeps the
+  /// signatures.
   static func unsignedModulesLoad(config: String?) -> Bool {
     guard let config else { return false }
-    return !config.split(separator: "\n").contains { $0 == "CONFIG_MODULE_SIG_FORCE=y" }
+    let enforcing: Set<Substring> = [
+      "CONFIG_MODULE_SIG_FORCE=y", "CONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY=y", "CONFIG_LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY=y",
+    ]
+    return !config.split(separator: "\n").contains { enforcing.contains($0) }
   }
 }

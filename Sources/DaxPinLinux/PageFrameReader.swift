@@ -23,29 +23,34 @@ extension LinuxKernel {
   }
 
   public func holdPagesAndTruncate(_ targets: [HeldTruncateTarget], holdMs: Int) -> HeldTruncateHold {
-    let hold = beginHeldTruncate(targets, holdMs: holdMs)
-    return HeldTruncateHold { waitMs in hold(waitMs).map(\.result) }
+    let end = beginHeldTruncate(targets, holdMs: holdMs)
+    return HeldTruncateHold { ending in
+      switch ending {
+      case .released(let waitMs): end(true, waitMs).map(\.result)
+      case .abandoned, .dropped: end(false, 0).map(\.result)
+      }
+    }
   }
 
   /// `truncateUnderHeldPages` and, per target, the inode of the pipe that held its pages (0 when
   /// the pipe could not be made), so a test can prove from `/proc/self/fd` that every pipe is
   /// closed on every path.
   func heldTruncate(_ targets: [HeldTruncateTarget], holdMs: Int, waitMs: Int) -> [(result: Result<HeldTruncate, Errno>, pipeInode: UInt64)] {
-    beginHeldTruncate(targets, holdMs: holdMs)(waitMs)
+    beginHeldTruncate(targets, holdMs: holdMs)(true, waitMs)
   }
 
-  /// `cvfio_held_truncate_begin` now; the returned function is `cvfio_held_truncate_end`, to be
-  /// called once.
-  private func beginHeldTruncate(_ targets: [HeldTruncateTarget], holdMs: Int) -> (Int) -> [(result: Result<HeldTruncate, Errno>, pipeInode: UInt64)] {
-    guard !targets.isEmpty else { return { _ in [] } }
+  /// `cvfio_held_truncate_begin` now; the returned function is `cvfio_held_truncate_end` (until
+  /// the deadline or at once, and the wait after the drain), to be called once.
+  private func beginHeldTruncate(_ targets: [HeldTruncateTarget], holdMs: Int) -> (Bool, Int) -> [(result: Result<HeldTruncate, Errno>, pipeInode: UInt64)] {
+    guard !targets.isEmpty else { return { _, _ in [] } }
     let c = targets.map {
       cvfio_held_truncate_target(fd: $0.file.rawValue, addr: UnsafeMutableRawPointer(bitPattern: $0.mapping.address), held: $0.heldBytes)
     }
     let batch = c.withUnsafeBufferPointer { cvfio_held_truncate_begin($0.baseAddress, $0.count, UInt32(clamping: holdMs)) }
-    return { waitMs in
+    return { untilDeadline, waitMs in
       guard let batch else { return targets.map { _ in (.failure(.noMemory), 0) } }
       var out = [cvfio_held_truncate](repeating: cvfio_held_truncate(), count: targets.count)
-      out.withUnsafeMutableBufferPointer { cvfio_held_truncate_end(batch, UInt32(clamping: waitMs), $0.baseAddress) }
+      out.withUnsafeMutableBufferPointer { cvfio_held_truncate_end(batch, untilDeadline ? 1 : 0, UInt32(clamping: waitMs), $0.baseAddress) }
       return out.map { o in
         let result: Result<HeldTruncate, Errno> =
           o.setup_errno != 0

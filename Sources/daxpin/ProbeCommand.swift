@@ -74,6 +74,14 @@ struct ProbeCommand: ParsableCommand {
   @Option(help: ArgumentHelp("Send SIGINT to daxpin itself after N probes (tests the cleanup path).", visibility: .hidden))
   var interruptAfter: Int?
 
+  /// The lab's guest asks for the probe and the contract's misuse answers in one process: under
+  /// TCG each start of daxpin cost 0.2 s (dynamic linking and the Swift runtime's first type
+  /// lookups), about what the misuse scenarios take.
+  @Option(help: ArgumentHelp(
+    "After the probe, also write the answers to the misuse scenarios, as `daxpin contract` prints them, to FILE (used by the lab).",
+    valueName: "FILE", visibility: .hidden))
+  var contractOutput: String?
+
   /// `--profile` and `--topology` describe the simulated kernel: without `--backend fake` they are
   /// a usage error, never ignored (a run meant as a simulation would probe the real kernel). A
   /// VFIO group is a number 0 or more (`/dev/vfio/N`).
@@ -114,7 +122,31 @@ struct ProbeCommand: ParsableCommand {
       throw ExitCode(error.exitCode)
     }
     if let hostname { report.host.hostname = hostname }
-    try emit(report)
+    let contractFailure = contractOutput.flatMap { writeContract(host: host, to: $0) }
+    do { try emit(report) } catch { throw contractFailure ?? error }
+    if let contractFailure { throw contractFailure }
+  }
+
+  /// `--contract-output`: the misuse scenarios after the probe, on the same host, with the request
+  /// `daxpin contract` makes; written as it prints them. A signal during them ends daxpin by that
+  /// signal, as during the probe. A failure is said on stderr and returned: the report is still
+  /// printed, then daxpin exits with it (2).
+  func writeContract(host: any Host, to path: String) -> ExitCode? {
+    let answers: MisuseAnswers
+    do {
+      answers = try ProbeRun(host: host, request: ProbeRequest(toolVersion: DaxpinVersion.string)).misuseAnswers()
+    } catch {
+      Stderr.line("daxpin: contract: \(error)")
+      return ExitCode(error.exitCode)
+    }
+    if backend == .linux { LinuxKernel.reraiseInterrupt() }
+    do {
+      try OutputFile.write(try ReportJSON.encode(answers), to: path)
+    } catch {
+      Stderr.line("daxpin: --contract-output \(error)")
+      return ExitCode(2)
+    }
+    return nil
   }
 
   /// Prints the report (--format), writes the JSON to --output, and exits with the format's exit code.

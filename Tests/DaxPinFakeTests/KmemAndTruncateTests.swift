@@ -155,6 +155,12 @@ struct TruncateHeldTests {
     #expect(seenDuringPins.withLock { $0 }.allSatisfy { $0 == 1 }, "the hold is open while every io_uring cell pins")
     #expect(report.probes.map(\.interface) == [.ioUring, .ioUring, .ioUring, .ioUring, .ioUring, .ioUring, .truncateHeld, .truncateHeld, .truncateHeld, .truncateHeld, .truncateHeld, .truncateHeld])
     #expect(report.probes.filter { $0.interface == .truncateHeld }.map(\.outcome) == [.unsupported, .unsupported, .completed, .completed, .waited, .waited], "anon, pagecache-shared, fsdax-xfs-shared: the matrix order")
+    // Released once, after the last pin, and before its four cells' files are unmapped.
+    let release = try #require(trace.firstIndex(of: .releaseHeldPages))
+    #expect(trace.filter { $0 == .releaseHeldPages }.count == 1)
+    #expect(release > trace.lastIndex(of: .ioUringRegisterBuffers)!)
+    #expect(trace[release...].filter { $0 == .unmap }.count == 4, "the measured cells' mappings go after the release")
+    #expect(recorder.droppedHolds == 0)
     #expect(recorder.held == .nothing)
   }
 
@@ -166,7 +172,12 @@ struct TruncateHeldTests {
     recorder.after(.ioUringRegisterBuffers) { [recorder] in recorder.interrupt(afterCalls: 0) }
     let request = ProbeRequest(interfaces: [.ioUring, .truncateHeld], kinds: [.pagecacheShared, .anon], toolVersion: "t")
     #expect(throws: ProbeProblem.self) { _ = try ProbeRun(host: FakeHost(fake, kernel: recorder), request: request).run() }
-    #expect(recorder.trace.contains(.truncateUnderHeldPages))
+    let trace = recorder.trace
+    #expect(trace.contains(.truncateUnderHeldPages))
+    // Ended by the run's cleanup (not left to deallocation), before the held files' mappings go.
+    let release = try #require(trace.firstIndex(of: .releaseHeldPages))
+    #expect(trace[release...].filter { $0 == .unmap }.count >= 2, "pagecache-shared rw and ro")
+    #expect(recorder.droppedHolds == 0)
     #expect(recorder.held == .nothing, "the hold, its files and mappings are released: \(recorder.held)")
   }
 

@@ -75,6 +75,10 @@ struct LabUnitTests {
     #expect(q.kernelCommandLine.contains("no_timer_check"))
     #expect(q.kernelCommandLine.contains("init_on_alloc=0 mitigations=off"))
     #expect(q.kernelCommandLine.contains("rcupdate.rcu_expedited=1"))
+    #expect(q.kernelCommandLine.contains("initcall_blacklist=crypto_kdf108_init,init_encrypted,jent_mod_init "))
+    var unsigned = q
+    unsigned.modulesUnsigned = true
+    #expect(unsigned.kernelCommandLine.contains("initcall_blacklist=crypto_kdf108_init,init_encrypted,jent_mod_init,load_system_certificate_list "))
   }
 
   @Test func qemuCommandLineVirtioPmem() {
@@ -232,10 +236,17 @@ struct LabUnitTests {
     tooLong[tooLong.count - 28 - 4] = 0x7f
     #expect(ModuleSignature.unsigned(tooLong) == nil, "a length past the start of the file")
     #expect(ModuleSignature.unsigned(Array("~Module signature appended~\n".utf8)) == nil)
+    // The kernel's boundary: a signature as long as everything before the trailer leaves no module.
+    #expect(ModuleSignature.unsigned(Self.signed([], signature: image + signature)) == nil)
+    #expect(ModuleSignature.unsigned(Self.signed([0], signature: image + signature)) == nil, "one byte left: not an ELF image")
+    #expect(ModuleSignature.unsigned(Self.signed(Array("\u{7f}ELF".utf8), signature: signature)).map(Array.init) == Array("\u{7f}ELF".utf8))
     // Only a known config that does not force signatures lets the lab cut them.
     #expect(ModuleSignature.unsignedModulesLoad(config: "CONFIG_MODULE_SIG=y\n# CONFIG_MODULE_SIG_FORCE is not set\n"))
     #expect(!ModuleSignature.unsignedModulesLoad(config: "CONFIG_MODULE_SIG=y\nCONFIG_MODULE_SIG_FORCE=y\n"))
     #expect(!ModuleSignature.unsignedModulesLoad(config: nil))
+    #expect(!ModuleSignature.unsignedModulesLoad(config: "CONFIG_MODULE_SIG=y\nCONFIG_LOCK_DOWN_KERNEL_FORCE_INTEGRITY=y\n"))
+    #expect(!ModuleSignature.unsignedModulesLoad(config: "CONFIG_LOCK_DOWN_KERNEL_FORCE_CONFIDENTIALITY=y\n"))
+    #expect(ModuleSignature.unsignedModulesLoad(config: "CONFIG_LOCK_DOWN_KERNEL_FORCE_NONE=y\n"))
   }
 
   @Test func cpioNewcLayout() {

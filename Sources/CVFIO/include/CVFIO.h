@@ -190,13 +190,15 @@ struct cvfio_held_truncate_batch;
 struct cvfio_held_truncate_batch *cvfio_held_truncate_begin(const struct cvfio_held_truncate_target *targets, size_t count,
                                                             unsigned hold_ms);
 /*
- * Ends the hold: waits for what is left of it, records which truncates returned while held,
- * drains and closes every pipe, and gives each truncate up to wait_ms (from the drain) to return.
+ * Ends the hold: waits for what is left of it (unless until_deadline is 0: a run that stops at
+ * once), records which truncates returned while held, drains and closes every pipe, and gives
+ * each truncate up to wait_ms (from the drain) to return.
  * out[i] answers targets[i] (out may be NULL: the hold is ended, the answers dropped); the batch
  * is freed. A truncate still blocked after wait_ms keeps its thread (detached), its duplicate of
  * the descriptor and a small state block; once a truncate has returned (returned_while_held or
  * returned_after_release), its duplicate is closed.
  */
-void cvfio_held_truncate_end(struct cvfio_held_truncate_batch *batch, unsigned wait_ms, struct cvfio_held_truncate *out);
+void cvfio_held_truncate_end(struct cvfio_held_truncate_batch *batch, int until_deadline, unsigned wait_ms,
+                             struct cvfio_held_truncate *out);
 
 #endif /* CVFIO_H */

@@ -10,7 +10,7 @@ public enum KernelCall: String, CaseIterable, Sendable, Hashable {
   case iommufdAllocIOAS, iommufdIOVARanges, iommufdMap, iommufdMapFile, iommufdUnmap, iommufdDestroy
   case ioUringSetup, ioUringRegisterBuffers, ioUringUnregisterBuffers
   case rdmaOpen, rdmaRegisterMR, rdmaDeregisterMR, rdmaClose, xdpSocket, xdpRegisterUMEM
-  case bindMemory, pageFrames, frameLocations, truncateUnderHeldPages
+  case bindMemory, pageFrames, frameLocations, truncateUnderHeldPages, releaseHeldPages
   case currentProcess, processStartTime, pendingSignal, raise
 
   /// Calls that release what the probe holds (close, munmap, unlinkat, unset, detach, destroy,
@@ -19,7 +19,7 @@ public enum KernelCall: String, CaseIterable, Sendable, Hashable {
   public var releasesOrObserves: Bool {
     switch self {
     case .close, .unmap, .unlink, .vfioGroupUnsetContainer, .vfioUnmapDMA, .vfioDeviceDetachIOMMUFDPT, .iommufdUnmap,
-      .iommufdDestroy, .ioUringUnregisterBuffers, .rdmaDeregisterMR, .rdmaClose, .pinAccounting, .memoryAvailable, .pageFrames, .frameLocations, .currentProcess, .pendingSignal, .raise:
+      .iommufdDestroy, .ioUringUnregisterBuffers, .rdmaDeregisterMR, .rdmaClose, .releaseHeldPages, .pinAccounting, .memoryAvailable, .pageFrames, .frameLocations, .currentProcess, .pendingSignal, .raise:
       true
     default: false
     }

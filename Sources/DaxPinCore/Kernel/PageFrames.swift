@@ -91,7 +91,7 @@ public struct HeldTruncateTarget: Sendable, Equatable {
 }
 
 /// What `ftruncate(2)` did while the first pages of a shared file mapping were held by a pipe
-/// (`vmsplice(2)` of the mapping, not yet read), as `Kernel.truncateUnderHeldPages` measured it.
+/// (`vmsplice(2)` of the mapping, not yet read), as `Kernel.holdPagesAndTruncate` measured it.
 public struct HeldTruncate: Sendable, Equatable {
   /// Bytes `vmsplice` put in the pipe: the pages held.
   public var heldBytes: Int
@@ -117,31 +117,50 @@ public struct HeldTruncate: Sendable, Equatable {
 /// Pages held by pipes while their files' truncates run, as `Kernel.holdPagesAndTruncate` began
 /// them. `release(waitMs:)` ends the hold: it waits for what is left of it, notes which truncates
 /// returned while held, drains every pipe (dropping its references) and gives each truncate up
-/// to `waitMs` to return. Every pipe is closed when it returns; a truncate still blocked after
-/// `waitMs` is left to finish on its own thread. A hold that is never released is released
-/// (with no wait) when the last reference to it goes, so no pipe outlives it.
+/// to `waitMs` to return. `abandon()` ends it at once, for a run that stops (a signal): no wait
+/// for the hold or the truncates, no answers. Either way every pipe is closed when it returns;
+/// a truncate still blocked is left to finish on its own thread. A hold that is never ended is
+/// abandoned when the last reference to it goes, so no pipe outlives it.
 public final class HeldTruncateHold {
-  private var end: ((Int) -> [Result<HeldTruncate, Errno>])?
+  /// How a hold ended.
+  public enum Ending: Sendable, Equatable {
+    /// `release(waitMs:)`: the hold lasted its time and the answers were read.
+    case released(waitMs: Int)
+    /// `abandon()`: ended at once by a run that stops.
+    case abandoned
+    /// Never ended by its owner: ended at once when it was deallocated.
+    case dropped
+  }
+
+  private var end: ((Ending) -> [Result<HeldTruncate, Errno>])?
   private var answers: [Result<HeldTruncate, Errno>] = []
 
-  /// `end` is called once, with `waitMs`, and answers each target in the targets' order.
-  public init(end: @escaping (_ waitMs: Int) -> [Result<HeldTruncate, Errno>]) {
+  /// `end` is called once: with `.released`, it answers each target in the targets' order.
+  public init(end: @escaping (Ending) -> [Result<HeldTruncate, Errno>]) {
     self.end = end
   }
 
-  /// Ends the hold and answers each target, in the targets' order; a second call gives the same answers.
+  /// Ends the hold and answers each target, in the targets' order; after the hold has ended, the
+  /// same answers again (none after `abandon()`).
   public func release(waitMs: Int) -> [Result<HeldTruncate, Errno>] {
-    if let end {
-      self.end = nil
-      answers = end(waitMs)
-    }
+    finish(.released(waitMs: waitMs))
     return answers
   }
 
-  /// Whether `release(waitMs:)` has run.
-  public var isReleased: Bool { end == nil }
+  /// Ends the hold at once, without its answers (nothing when it has already ended).
+  public func abandon() { finish(.abandoned) }
 
-  deinit { _ = end?(0) }
+  /// Whether the hold has ended.
+  public var isEnded: Bool { end == nil }
+
+  private func finish(_ ending: Ending) {
+    guard let end else { return }
+    self.end = nil
+    let a = end(ending)
+    if case .released = ending { answers = a }
+  }
+
+  deinit { _ = end?(.dropped) }
 }
 
 extension Kernel {

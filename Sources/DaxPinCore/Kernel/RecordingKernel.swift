@@ -22,8 +22,10 @@ public final class RecordingKernel: Kernel {
     var created = 0
     /// RDMA contexts and memory regions open.
     var rdma: Set<UInt> = []
-    /// Truncate-held holds begun and not yet released.
+    /// Truncate-held holds begun and not yet ended.
     var pageHolds = 0
+    /// Holds nobody ended: deallocated still holding.
+    var droppedHolds = 0
   }
 
   public let base: any Kernel
@@ -43,6 +45,8 @@ public final class RecordingKernel: Kernel {
   /// Makes `pendingSignal()` answer SIGINT from the `n`th recorded call on.
   public func interrupt(afterCalls n: Int) { state.withLock { $0.signalAfterCalls = n } }
 
+  /// Truncate-held holds that were deallocated without being released or abandoned.
+  public var droppedHolds: Int { state.withLock { $0.droppedHolds } }
   /// Every call made so far, in order.
   public var trace: [KernelCall] { state.withLock { $0.trace } }
   /// Descriptors open, mappings live, and files or directories created and not removed.
@@ -249,15 +253,24 @@ public final class RecordingKernel: Kernel {
   public func frameLocations(_ frames: [UInt64]) -> Result<[FrameLocation], Errno> { call(.frameLocations) { base.frameLocations(frames) } }
   /// One recorded use of `.truncateUnderHeldPages` per target, so an injection fails that
   /// target alone; the others reach the base kernel together, as one hold. A hold counts in
-  /// `held` until it is released.
+  /// `held` until it ends, which is recorded as `.releaseHeldPages` (and, when nobody ended it
+  /// and it was deallocated, in `droppedHolds`).
   public func holdPagesAndTruncate(_ targets: [HeldTruncateTarget], holdMs: Int) -> HeldTruncateHold {
     let injected = targets.map { _ in enter(.truncateUnderHeldPages) }
     let reaching = targets.indices.filter { injected[$0] == nil }
     let hold = reaching.isEmpty ? nil : base.holdPagesAndTruncate(reaching.map { targets[$0] }, holdMs: holdMs)
     state.withLock { $0.pageHolds += 1 }
-    return HeldTruncateHold { [self] waitMs in
+    return HeldTruncateHold { [self] ending in
+      _ = enter(.releaseHeldPages)
+      state.withLock {
+        $0.pageHolds -= 1
+        if ending == .dropped { $0.droppedHolds += 1 }
+      }
+      guard case .released(let waitMs) = ending else {
+        hold?.abandon()
+        return []
+      }
       var answers = hold?.release(waitMs: waitMs) ?? []
-      state.withLock { $0.pageHolds -= 1 }
       answers.reverse()
       let results: [Result<HeldTruncate, Errno>] = injected.map { e in e.map { .failure($0) } ?? answers.removeLast() }
       if results.contains(where: { if case .success = $0 { true } else { false } }), let hook = state.withLock({ $0.hooks[.truncateUnderHeldPages] }) { hook() }

@@ -36,8 +36,8 @@ extension ProbeEngine {
     var measured: [Int]
     /// The pages held while the truncates run; nil when no cell could run.
     var hold: HeldTruncateHold?
-    /// When the hold began (the engine's clock).
-    var heldSince: UInt64
+    /// Microseconds spent beginning the hold (the seam call, not the other cells run meanwhile).
+    var holdUs: UInt64
   }
 
   /// Prepares every `truncate-held` cell that can run and begins one hold for all of them (the
@@ -46,10 +46,13 @@ extension ProbeEngine {
   /// most once and mostly not at all: by the time the cells' turn comes, the hold has lasted
   /// longer than `truncateHoldMs`. Their files, mappings and the hold are released by `cleanup`
   /// (the hold first), which the run's cleanup runs on every path.
-  func beginTruncateCells(_ ids: [ProbeID], preparer: inout MemoryPreparer, cleanup: Cleanup) -> TruncateHeldCells {
-    var cells = TruncateHeldCells(results: [], measured: [], hold: nil, heldSince: 0)
+  /// A signal while the cells are prepared stops the run (`Interrupted`, with `completed`) before
+  /// anything is held.
+  func beginTruncateCells(_ ids: [ProbeID], preparer: inout MemoryPreparer, cleanup: Cleanup, completed: [ProbeResult]) throws(Interrupted) -> TruncateHeldCells {
+    var cells = TruncateHeldCells(results: [], measured: [], hold: nil, holdUs: 0)
     var targets: [HeldTruncateTarget] = []
     for id in ids {
+      if kernel.pendingSignal() != nil { throw Interrupted(completed: completed) }
       let start = clock()
       var r = ProbeResult(
         interface: id.interface, memory: MemoryDescription(kind: id.kind, size: self.targets.bufferSize), access: id.access,
@@ -65,20 +68,27 @@ extension ProbeEngine {
       cells.results.append(r)
     }
     guard !targets.isEmpty else { return cells }
-    cells.heldSince = clock()
+    if kernel.pendingSignal() != nil { throw Interrupted(completed: completed) }
+    let start = clock()
     let hold = kernel.holdPagesAndTruncate(targets, holdMs: Self.truncateHoldMs)
-    cleanup.add("release the truncate-held pages") { _ = hold.release(waitMs: Self.truncateWaitMs) }
+    cells.holdUs = clock() &- start
+    // A run that stops before the cells' turn ends the hold at once; after `finishTruncateCells`
+    // has released it, this does nothing.
+    cleanup.add("abandon the truncate-held pages") { hold.abandon() }
     cells.hold = hold
     return cells
   }
 
   /// Ends the hold `beginTruncateCells` began and judges its cells, in the matrix's order. The
-  /// cells measured together share the hold's time evenly in `durationUs`.
+  /// cells measured together share evenly, in `durationUs`, the time of beginning the hold and of
+  /// releasing it (what is left of the hold, the drain and the wait for the truncates), not the
+  /// other cells' time in between.
   func finishTruncateCells(_ cells: TruncateHeldCells) -> [ProbeResult] {
     var results = cells.results
     guard let hold = cells.hold else { return results }
+    let start = clock()
     let answers = hold.release(waitMs: Self.truncateWaitMs)
-    let share = Int(clock() &- cells.heldSince) / cells.measured.count
+    let share = Int(cells.holdUs &+ (clock() &- start)) / cells.measured.count
     for (i, answer) in zip(cells.measured, answers) {
       judgeTruncate(&results[i], answer)
       results[i].durationUs = (results[i].durationUs ?? 0) + share
@@ -124,7 +134,7 @@ extension ProbeEngine {
       }
       if t.returnedWhileHeld {
         finish(&r, outcome: .completed, errno: nil, reason: nil)
-        if r.verdict == .pass { r.reason = "the truncate returned within \(Self.truncateHoldMs) ms while \(t.heldBytes >> 10) KiB were held by the pipe" }
+        if r.verdict == .pass { r.reason = "the truncate returned while \(t.heldBytes >> 10) KiB were held by the pipe (held at least \(Self.truncateHoldMs) ms)" }
         return
       }
       guard t.returnedAfterRelease else {

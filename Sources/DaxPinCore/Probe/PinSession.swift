@@ -101,7 +101,7 @@ func openPinSession(_ interface: Interface, kernel: any Kernel, targets: ProbeTa
     case .afXDP:
       return .success(try AFXDPSession.open(kernel: kernel))
     case .truncateHeld:
-      // Opens nothing per interface: each cell makes its own pipe and thread (ProbeEngine's truncateCell).
+      // Opens nothing per interface: each cell makes its own pipe and thread (ProbeEngine's beginTruncateCells).
       return .failure(SessionUnavailable(outcome: .unsupported, reason: "truncate-held is not a pin interface"))
     }
   } catch let e as SessionUnavailable {

@@ -50,7 +50,8 @@ public struct ProbeEngine {
     if kernel.pendingSignal() != nil { throw Interrupted(completed: results) }
     var truncateHeld: TruncateHeldCells?
     if interfaces.contains(.truncateHeld) {
-      truncateHeld = beginTruncateCells(kinds.flatMap { k in accesses.map { ProbeID(.truncateHeld, k, $0) } }, preparer: &preparer, cleanup: truncateCleanup)
+      truncateHeld = try beginTruncateCells(
+        kinds.flatMap { k in accesses.map { ProbeID(.truncateHeld, k, $0) } }, preparer: &preparer, cleanup: truncateCleanup, completed: results)
     }
 
     for interface in interfaces {
