@@ -86,11 +86,13 @@ static void *truncate_thread(void *arg) {
   return NULL;
 }
 
-/* Waits (with the lock held) until the truncate is done or `deadline_ms` passes. */
+/* Waits (with the lock held) until the truncate is done, `deadline_ms` passes or daxpin has caught
+   a terminating signal (cvfio_interrupt_signal: the run then stops at once), looking every 50 ms. */
 static void wait_done(struct truncate_job *j, int64_t deadline_ms) {
-  while (!j->done) {
+  while (!j->done && !cvfio_interrupt_signal()) {
     int64_t left = deadline_ms - now_ms();
     if (left <= 0) break;
+    if (left > 50) left = 50;
     struct timespec t;
     clock_gettime(CLOCK_REALTIME, &t);
     t.tv_sec += left / 1000;

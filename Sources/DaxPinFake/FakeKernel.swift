@@ -181,5 +181,8 @@ public final class FakeKernel: Kernel {
     }
   }
   public func pendingSignal() -> Int32? { state.withLock { $0.pendingSignal } }
+  public func descriptorHeadroom() -> Int? { state.withLock { $0.descriptorLimit - $0.fds.count } }
+  /// Sets the simulated process's RLIMIT_NOFILE (default 1024): past it an open is EMFILE.
+  public func setDescriptorLimit(_ n: Int) { state.withLock { $0.descriptorLimit = n } }
   public func raise(_ signal: Int32) { state.withLock { $0.pendingSignal = $0.pendingSignal ?? signal } }
 }

@@ -117,6 +117,8 @@ struct FakeState {
   /// flock(2) locks: the directory's path and the descriptor that holds its lock.
   var locks: [String: Int32] = [:]
   var nextFD: Int32 = 3
+  /// RLIMIT_NOFILE of the simulated process.
+  var descriptorLimit = 1024
   var mappings: [UInt: FakeMapping] = [:]
   var nextAddress: UInt = 0x7f00_0000_0000
   var pinnedKB = 0
@@ -220,7 +222,7 @@ struct FakeState {
   }
 
   mutating func newFD(_ o: OpenObject) -> Result<FileDescriptor, Errno> {
-    guard fds.count < 1024 else { return .failure(.tooManyOpenFiles) }
+    guard fds.count < descriptorLimit else { return .failure(.tooManyOpenFiles) }
     let fd = nextFD
     nextFD += 1
     fds[fd] = o

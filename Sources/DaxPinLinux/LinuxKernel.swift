@@ -392,6 +392,18 @@ public struct LinuxKernel: Kernel {
   }
 
   public func raise(_ signal: Int32) { _ = Glibc.raise(signal) }
+
+  public func descriptorHeadroom() -> Int? {
+    var limit = rlimit()
+    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur != rlim_t.max else { return nil }  // RLIM_INFINITY
+    guard let dir = opendir("/proc/self/fd") else { return nil }
+    defer { closedir(dir) }
+    var open = -1  // the listing's own descriptor, closed again
+    while let entry = readdir(dir) {
+      if entry.pointee.d_name.0 != 46 { open += 1 }  // not "." or ".."
+    }
+    return Int(clamping: limit.rlim_cur) - open
+  }
 }
 
 /// Keeps a value alive so the reads that produced it are not optimized away.

@@ -101,6 +101,9 @@ struct ProbeCommand: ParsableCommand {
     if let group = vfioGroup, group < 0 {
       throw ValidationError("--vfio-group takes a group number, 0 or more (/dev/vfio/N)")
     }
+    if let contractOutput, let report = output.output, OutputFile.sameDestination(contractOutput, report) {
+      throw ValidationError("--contract-output and --output name the same file (\(contractOutput)): the second write would replace the first")
+    }
   }
 
   func run() throws {

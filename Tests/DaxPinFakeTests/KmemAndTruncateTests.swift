@@ -203,3 +203,20 @@ struct TruncateHeldTests {
     #expect(odd.reason == "expected the truncate completes [pagecache-truncate], observed waited")
   }
 }
+
+extension TruncateHeldTests {
+  /// With RLIMIT_NOFILE too tight for the held cells' descriptors beside the others', the cells
+  /// run at their own place (begun after the last io_uring pin), and answer the same.
+  @Test func aTightDescriptorLimitKeepsTheHoldAtItsPlace() throws {
+    let fake = FakeKernel(profile: .linux6_1)
+    fake.setDescriptorLimit(40)
+    let recorder = RecordingKernel(fake)
+    let request = ProbeRequest(interfaces: [.ioUring, .truncateHeld], kinds: [.pagecacheShared, .fsdaxXfsShared, .anon], toolVersion: "t")
+    let report = try ProbeRun(host: FakeHost(fake, kernel: recorder), request: request).run()
+    let trace = recorder.trace
+    let hold = try #require(trace.firstIndex(of: .truncateUnderHeldPages))
+    #expect(hold > trace.lastIndex(of: .ioUringRegisterBuffers)!, "begun at the cells' own place")
+    #expect(report.probes.filter { $0.interface == .truncateHeld }.map(\.outcome) == [.unsupported, .unsupported, .completed, .completed, .waited, .waited])
+    #expect(recorder.held == .nothing)
+  }
+}

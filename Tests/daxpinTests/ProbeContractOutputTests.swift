@@ -35,3 +35,45 @@ extension ProbeCommandTests {
     }
   }
 }
+
+extension ProbeCommandTests {
+  /// Two options that write files must not name one file: `--output` and `--contract-output`.
+  @Suite("daxpin probe --contract-output and --output")
+  struct ContractAndReportDestinationTests {
+    @Test func theSameFileTwiceIsAUsageError() throws {
+      let dir = NSTemporaryDirectory() + "daxpin-same-\(getpid())"
+      try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+      defer { try? FileManager.default.removeItem(atPath: dir) }
+      for (report, contract) in [("\(dir)/a.json", "\(dir)/a.json"), ("\(dir)/./b.json", "\(dir)/b.json"), ("\(dir)//c.json", "\(dir)/../\((dir as NSString).lastPathComponent)/c.json")] {
+        let r = try Run.daxpin(["probe", "--backend", "fake", "--json", "--output", report, "--contract-output", contract])
+        #expect(r.status == 64, "\(report) \(contract): \(r.stderr)")
+        #expect(r.stderr.contains("name the same file"), "\(r.stderr)")
+        #expect(r.stdout.isEmpty)
+      }
+      #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty, "nothing written")
+      let apart = try Run.daxpin(["probe", "--backend", "fake", "--json", "--output", "\(dir)/report.json", "--contract-output", "\(dir)/contract.json"])
+      #expect(apart.status == 0, "\(apart.stderr)")
+      #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["contract.json", "report.json"])
+    }
+  }
+
+  /// Under a tight RLIMIT_NOFILE the truncate-held cells are not held beside the others: the
+  /// io_uring cells answer the same with truncate-held in the run as without it.
+  @Suite("truncate-held under a tight RLIMIT_NOFILE")
+  struct TruncateHeldDescriptorTests {
+    @Test(.enabled(if: isRoot, "probe needs root"))
+    func otherCellsAnswerAsWithoutIt() throws {
+      func ioUring(_ interfaces: String) throws -> [String: String] {
+        let r = try Run.shell("ulimit -n 14 && exec \"$DAXPIN\" probe --json \(interfaces) --kind anon --kind memfd --kind pagecache-shared")
+        #expect(r.signalled == nil, "\(r.stderr)")
+        let report = try ReportJSON.decode(Report.self, from: r.stdout)
+        return Dictionary(uniqueKeysWithValues: report.probes.filter { $0.interface == .ioUring }.map { ($0.id, "\($0.outcome) \($0.errnoName ?? "")") })
+      }
+      let alone = try ioUring("--interface io_uring")
+      let beside = try ioUring("--interface io_uring --interface truncate-held")
+      #expect(alone.count == 6)
+      #expect(!alone.values.contains { $0.contains("EMFILE") }, "\(alone)")
+      #expect(beside == alone)
+    }
+  }
+}

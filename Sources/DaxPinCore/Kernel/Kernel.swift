@@ -171,6 +171,9 @@ public protocol Kernel: Sendable {
   /// A terminating signal that arrived since the run started (the probe then stops between
   /// steps, releases everything and ends by that signal); nil when none did.
   func pendingSignal() -> Int32?
+  /// How many more descriptors this process may open: `RLIMIT_NOFILE`'s soft limit less the
+  /// descriptors open now (`/proc/self/fd`); nil when unknown.
+  func descriptorHeadroom() -> Int?
   /// `kill(getpid(), signal)`: used only by `--interrupt-after` to test the cleanup path.
   func raise(_ signal: Int32)
 }

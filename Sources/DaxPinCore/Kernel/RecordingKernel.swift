@@ -287,4 +287,5 @@ public final class RecordingKernel: Kernel {
     return simulated ? 2 : base.pendingSignal()
   }
   public func raise(_ signal: Int32) { base.raise(signal) }
+  public func descriptorHeadroom() -> Int? { base.descriptorHeadroom() }
 }

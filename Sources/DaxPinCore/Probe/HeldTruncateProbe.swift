@@ -27,6 +27,21 @@ extension ProbeEngine {
     kind == .fsdaxExt4Shared || kind == .fsdaxXfsShared || kind == .pagecacheShared
   }
 
+  /// Descriptors one held cell keeps open while the other cells run: its file, the pipe's two
+  /// ends and the truncate thread's duplicate.
+  static let truncateHeldDescriptorsPerCell = 4
+  /// Descriptors left for the other cells meanwhile: a VFIO container, group and device, an
+  /// iommufd, an io_uring, RDMA's device files, a cell's file and /proc or sysfs readers need
+  /// far fewer at once.
+  static let otherCellsDescriptorMargin = 64
+
+  /// Whether to hold the `truncate-held` cells from the start (`beginTruncateCells`): only when
+  /// RLIMIT_NOFILE leaves room for their descriptors and the other cells' (unknown: yes).
+  func holdsEarly(_ ids: [ProbeID]) -> Bool {
+    guard let headroom = kernel.descriptorHeadroom() else { return true }
+    return headroom >= ids.count * Self.truncateHeldDescriptorsPerCell + Self.otherCellsDescriptorMargin
+  }
+
   /// A run's `truncate-held` cells, prepared and held from the start of the run
   /// (`beginTruncateCells`) and judged at their place in the matrix (`finishTruncateCells`).
   struct TruncateHeldCells {

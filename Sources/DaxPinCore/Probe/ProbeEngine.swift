@@ -43,23 +43,33 @@ public struct ProbeEngine {
     var results: [ProbeResult] = []
 
     // The truncate-held cells are held from the start, while the other cells run (their hold
-    // then costs no time of its own), and judged at their place in the matrix.
+    // then costs no time of its own), and judged at their place in the matrix — unless
+    // RLIMIT_NOFILE leaves too few descriptors for the held ones and the other cells' (a cell's
+    // verdict must not depend on truncate-held running beside it): then they run at their place.
     // Their files go before the run's scratch directories (this cleanup runs first).
     let truncateCleanup = Cleanup()
     defer { truncateCleanup.run() }
     if kernel.pendingSignal() != nil { throw Interrupted(completed: results) }
+    let truncateIDs = kinds.flatMap { k in accesses.map { ProbeID(.truncateHeld, k, $0) } }
     var truncateHeld: TruncateHeldCells?
-    if interfaces.contains(.truncateHeld) {
-      truncateHeld = try beginTruncateCells(
-        kinds.flatMap { k in accesses.map { ProbeID(.truncateHeld, k, $0) } }, preparer: &preparer, cleanup: truncateCleanup, completed: results)
+    if interfaces.contains(.truncateHeld), holdsEarly(truncateIDs) {
+      truncateHeld = try beginTruncateCells(truncateIDs, preparer: &preparer, cleanup: truncateCleanup, completed: results)
     }
 
     for interface in interfaces {
       if kernel.pendingSignal() != nil { throw Interrupted(completed: results) }
-      if interface == .truncateHeld, let cells = truncateHeld {
+      if interface == .truncateHeld {
+        let cells: TruncateHeldCells
+        if let early = truncateHeld {
+          cells = early
+        } else {
+          cells = try beginTruncateCells(truncateIDs, preparer: &preparer, cleanup: truncateCleanup, completed: results)
+        }
         truncateHeld = nil
         let judged = finishTruncateCells(cells)
         truncateCleanup.run()
+        // A signal during the release ended it early: the cells were not measured.
+        if kernel.pendingSignal() != nil { throw Interrupted(completed: results) }
         for result in judged {
           results.append(result)
           onResult?(result)

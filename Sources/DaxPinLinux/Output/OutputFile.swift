@@ -32,6 +32,26 @@ public enum OutputFile {
     }
   }
 
+  /// Whether two output paths name one destination: both standard output (`-`), the same
+  /// existing file (device and inode, through links), or the same name in the same directory
+  /// (a file not yet made, however each path spells the directory). Two options writing one file
+  /// would leave only the last write.
+  public static func sameDestination(_ a: String, _ b: String) -> Bool {
+    if a == "-" || b == "-" { return a == b }
+    if case .success(let x) = system_fstatat(AT_FDCWD, a, followLinks: true), case .success(let y) = system_fstatat(AT_FDCWD, b, followLinks: true) {
+      return x.isSameFile(as: y)
+    }
+    func split(_ p: String) -> (directory: String, name: Substring) {
+      guard let slash = p.lastIndex(of: "/") else { return (".", p[...]) }
+      return (slash == p.startIndex ? "/" : String(p[..<slash]), p[p.index(after: slash)...])
+    }
+    let (da, na) = split(a), (db, nb) = split(b)
+    guard na == nb, !na.isEmpty, case .success(let x) = system_fstatat(AT_FDCWD, da, followLinks: true),
+      case .success(let y) = system_fstatat(AT_FDCWD, db, followLinks: true)
+    else { return false }
+    return x.isSameFile(as: y)
+  }
+
   /// Writes `text` (UTF-8) to `path` by the policy above.
   public static func write(_ text: String, to path: String) throws(OutputFileError) {
     try write(Array(text.utf8), to: path)
