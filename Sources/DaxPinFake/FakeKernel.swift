@@ -19,11 +19,12 @@ public final class FakeKernel: Kernel {
   ///   - memlockKB: RLIMIT_MEMLOCK when the caller lacks CAP_IPC_LOCK; nil means CAP_IPC_LOCK.
   ///   - dmaEntryLimit: vfio_iommu_type1.dma_entry_limit.
   ///   - memoryAvailable: `MemAvailable` in bytes (nil: /proc does not say).
+  ///   - descriptorLimit: RLIMIT_NOFILE: past it an open is EMFILE.
   ///   - pmem: the lab pmem mode whose bus the inventory shows (`e820` for memmap).
   public init(
     profile: KernelProfile, topology: FakeTopology = .full, layout: LabLayout = .standard, fsdaxMount: FakeDAXMount = .always,
     memlockKB: Int? = nil, dmaEntryLimit: Int = 65535, hugetlbPages: Int = 16, groupViable: Bool = true, pmem: PmemMode = .memmap,
-    memoryAvailable: Int? = 8 << 30
+    memoryAvailable: Int? = 8 << 30, descriptorLimit: Int = 1024
   ) {
     self.profile = profile
     self.topology = topology
@@ -32,7 +33,10 @@ public final class FakeKernel: Kernel {
       FakeState(
         profile: profile, topology: topology, layout: layout, fsdaxMount: fsdaxMount, memlockKB: memlockKB, dmaEntryLimit: dmaEntryLimit,
         hugetlbPages: hugetlbPages, groupViable: groupViable, pmem: pmem))
-    state.withLock { $0.memoryAvailable = memoryAvailable }
+    state.withLock {
+      $0.memoryAvailable = memoryAvailable
+      $0.descriptorLimit = descriptorLimit
+    }
   }
 
   /// Files and directories under `directory` (absolute paths), for tests.
@@ -182,7 +186,5 @@ public final class FakeKernel: Kernel {
   }
   public func pendingSignal() -> Int32? { state.withLock { $0.pendingSignal } }
   public func descriptorHeadroom() -> Int? { state.withLock { $0.descriptorLimit - $0.fds.count } }
-  /// Sets the simulated process's RLIMIT_NOFILE (default 1024): past it an open is EMFILE.
-  public func setDescriptorLimit(_ n: Int) { state.withLock { $0.descriptorLimit = n } }
   public func raise(_ signal: Int32) { state.withLock { $0.pendingSignal = $0.pendingSignal ?? signal } }
 }

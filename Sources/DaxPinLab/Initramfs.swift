@@ -139,6 +139,7 @@ public struct Initramfs {
     let memo = Self.memoFile(cacheDirectory)
     let plan = try plan(memoFile: memo)
     let key = try key(plan, memoFile: memo)
+    let unsigned = modulesUnsigned(plan)
     let fm = FileManager.default
     let dir = cacheDirectory + "/initramfs"
     let path = "\(dir)/\(key).cpio"
@@ -146,7 +147,7 @@ public struct Initramfs {
       meta.count == 2, let size = Self.size(path)
     {
       _ = utimes(path, nil)
-      return Base(path: path, key: key, bytes: size, files: meta[0], daxpinBytes: meta[1], cached: true, modulesUnsigned: modulesUnsigned(plan))
+      return Base(path: path, key: key, bytes: size, files: meta[0], daxpinBytes: meta[1], cached: true, modulesUnsigned: unsigned)
     }
     do { try fm.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch { throw .setup("cannot create \(dir): \(error)") }
     let scratch: String
@@ -154,22 +155,23 @@ public struct Initramfs {
     defer { HostProcess.removeTree(scratch) }
     let tmp = "\(path).\(getpid()).tmp"
     defer { unlink(tmp) }
-    let (bytes, files, daxpinBytes) = try write(plan, to: tmp, scratch: scratch)
+    let (bytes, files, daxpinBytes) = try write(plan, to: tmp, scratch: scratch, unsignedModules: unsigned)
     // Another invocation may have stored the same key meanwhile: the contents are the same.
     guard rename(tmp, path) == 0 else { throw .setup("cannot rename \(tmp) to \(path): \(Errno(rawValue: errno).name)") }
     try? Data("\(files) \(daxpinBytes)\n".utf8).write(to: URL(fileURLWithPath: "\(dir)/\(key).meta"), options: .atomic)
     Self.prune(dir, keep: Self.cacheEntries)
-    return Base(path: path, key: key, bytes: bytes, files: files, daxpinBytes: daxpinBytes, cached: false, modulesUnsigned: modulesUnsigned(plan))
+    return Base(path: path, key: key, bytes: bytes, files: files, daxpinBytes: daxpinBytes, cached: false, modulesUnsigned: unsigned)
   }
 
-  /// Whether `write` cuts the modules' signatures: there are modules, and the kernel's config
+  /// Whether the base's modules go without their signatures: there are modules, and the kernel's config
   /// (part of the cache key) lets unsigned modules load.
   func modulesUnsigned(_ plan: Plan) -> Bool {
     !plan.modules.isEmpty && ModuleSignature.unsignedModulesLoad(config: tree.config.flatMap(HostProcess.readFile))
   }
 
-  /// Writes the base archive; returns its size, the number of files, and daxpin's stripped size.
-  func write(_ plan: Plan, to path: String, scratch: String) throws(LabError) -> (Int, Int, Int) {
+  /// Writes the base archive, its modules without signatures when `unsignedModules`; returns its
+  /// size, the number of files, and daxpin's stripped size.
+  func write(_ plan: Plan, to path: String, scratch: String, unsignedModules: Bool) throws(LabError) -> (Int, Int, Int) {
     let fm = FileManager.default
     var cpio = CpioWriter()
     var files = 0
@@ -206,12 +208,11 @@ public struct Initramfs {
     // and without their signatures where the kernel loads unsigned modules (`ModuleSignature`).
     if !plan.modules.isEmpty {
       let stage = scratch + "/modules"
-      let unsigned = modulesUnsigned(plan)
       for m in plan.modules {
         let dest = stage + m.guest
         try? fm.createDirectory(atPath: String(dest[..<dest.lastIndex(of: "/")!]), withIntermediateDirectories: true)
         try Self.decompress(m.host, to: dest)
-        if unsigned, let data = fm.contents(atPath: dest), let module = ModuleSignature.unsigned([UInt8](data)) {
+        if unsignedModules, let data = fm.contents(atPath: dest), let module = ModuleSignature.unsigned([UInt8](data)) {
           do { try Data(module).write(to: URL(fileURLWithPath: dest)) } catch { throw .setup("cannot write \(dest): \(error)") }
         }
       }

@@ -137,7 +137,7 @@ struct ProbeCommand: ParsableCommand {
   func writeContract(host: any Host, to path: String) -> ExitCode? {
     let answers: MisuseAnswers
     do {
-      answers = try ProbeRun(host: host, request: ProbeRequest(toolVersion: DaxpinVersion.string)).misuseAnswers()
+      answers = try ContractCommand.misuseAnswers(on: host)
     } catch {
       Stderr.line("daxpin: contract: \(error)")
       return ExitCode(error.exitCode)

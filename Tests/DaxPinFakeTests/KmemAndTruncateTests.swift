@@ -208,8 +208,7 @@ extension TruncateHeldTests {
   /// With RLIMIT_NOFILE too tight for the held cells' descriptors beside the others', the cells
   /// run at their own place (begun after the last io_uring pin), and answer the same.
   @Test func aTightDescriptorLimitKeepsTheHoldAtItsPlace() throws {
-    let fake = FakeKernel(profile: .linux6_1)
-    fake.setDescriptorLimit(40)
+    let fake = FakeKernel(profile: .linux6_1, descriptorLimit: 40)
     let recorder = RecordingKernel(fake)
     let request = ProbeRequest(interfaces: [.ioUring, .truncateHeld], kinds: [.pagecacheShared, .fsdaxXfsShared, .anon], toolVersion: "t")
     let report = try ProbeRun(host: FakeHost(fake, kernel: recorder), request: request).run()

@@ -150,9 +150,6 @@ public final class HeldTruncateHold {
   /// Ends the hold at once, without its answers (nothing when it has already ended).
   public func abandon() { finish(.abandoned) }
 
-  /// Whether the hold has ended.
-  public var isEnded: Bool { end == nil }
-
   private func finish(_ ending: Ending) {
     guard let end else { return }
     self.end = nil

@@ -49,7 +49,6 @@ public struct ProbeEngine {
     // Their files go before the run's scratch directories (this cleanup runs first).
     let truncateCleanup = Cleanup()
     defer { truncateCleanup.run() }
-    if kernel.pendingSignal() != nil { throw Interrupted(completed: results) }
     let truncateIDs = kinds.flatMap { k in accesses.map { ProbeID(.truncateHeld, k, $0) } }
     var truncateHeld: TruncateHeldCells?
     if interfaces.contains(.truncateHeld), holdsEarly(truncateIDs) {
